@@ -1,0 +1,11 @@
+"""fastring: how should a tracer copy faultable user data into its per-CPU
+ring buffers? A deterministic, compiled simulation of an LTTng-style ring
+buffer under each candidate strategy. See README.md and docs/model.md."""
+__version__ = "0.1.0"
+
+from .api import run  # noqa: E402
+from .config import ConfigError, load  # noqa: E402
+from .results import Results  # noqa: E402
+from .strategies import ProgramError  # noqa: E402
+
+__all__ = ["run", "load", "Results", "ConfigError", "ProgramError", "__version__"]

@@ -1,0 +1,91 @@
+"""Two LLVM primitives the hot path needs and Numba does not expose.
+
+* ``memcpy(dst, dst_off, src, src_off, n)``: an ``llvm.memcpy`` between two
+  1-D uint8 arrays. A Numba slice assignment costs ~10x more on the 64-256
+  byte copies a trace record makes.
+* ``atomic_add(arr, idx, val)``: an ``atomicrmw add`` (a ``lock add`` /
+  ``lock xadd`` on x86) on one int64 element; returns the old value. It is
+  how a commit from another CPU updates ``cc[REMOTE]``.
+
+Under ``NUMBA_DISABLE_JIT=1`` intrinsics cannot run, so both fall back to
+plain Python with the same results (the simulation is sequential: atomicity
+only matters for the real instruction's cost, which ``fastring calibrate``
+measures).
+"""
+from __future__ import annotations
+
+import numba
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+__all__ = ["memcpy", "atomic_add", "bit_length"]
+
+if numba.config.DISABLE_JIT:  # pragma: no cover - exercised by the no-JIT CI pass
+
+    def memcpy(dst, dst_off, src, src_off, n):
+        dst[dst_off:dst_off + n] = src[src_off:src_off + n]
+
+    def atomic_add(arr, idx, val):
+        old = arr[idx]
+        arr[idx] = old + val
+        return old
+
+else:
+
+    @intrinsic
+    def memcpy(typingctx, dst, dst_off, src, src_off, n):
+        if not (isinstance(dst, types.Array) and isinstance(src, types.Array)
+                and dst.ndim == 1 and src.ndim == 1
+                and dst.dtype == types.uint8 and src.dtype == types.uint8):
+            return None
+        sig = types.void(dst, types.int64, src, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            dst_v, doff, src_v, soff, count = args
+            darr = context.make_array(signature.args[0])(context, builder, dst_v)
+            sarr = context.make_array(signature.args[2])(context, builder, src_v)
+            dptr = builder.gep(darr.data, [doff])
+            sptr = builder.gep(sarr.data, [soff])
+            cgutils.raw_memcpy(builder, dptr, sptr, count, 1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @intrinsic
+    def atomic_add(typingctx, arr, idx, val):
+        if not (isinstance(arr, types.Array) and arr.ndim == 1
+                and arr.dtype == types.int64):
+            return None
+        sig = types.int64(arr, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            arr_v, index, value = args
+            a = context.make_array(signature.args[0])(context, builder, arr_v)
+            ptr = builder.gep(a.data, [index])
+            return builder.atomic_rmw("add", ptr, value, "seq_cst")
+
+        return sig, codegen
+
+
+if numba.config.DISABLE_JIT:  # pragma: no cover
+
+    def bit_length(v):
+        return int(v).bit_length()
+
+else:
+
+    @intrinsic
+    def bit_length(typingctx, v):
+        """Number of significant bits of a non-negative int64 (64 - ctlz)."""
+        if not isinstance(v, types.Integer):
+            return None
+        sig = types.int64(types.int64)
+
+        def codegen(context, builder, signature, args):
+            (value,) = args
+            value = context.cast(builder, value, signature.args[0], types.int64)
+            lz = builder.ctlz(value, cgutils.false_bit)
+            return builder.sub(lz.type(64), lz)
+
+        return sig, codegen

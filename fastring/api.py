@@ -1,0 +1,213 @@
+"""``fastring.run(config)``: every strategy of a config through the engine.
+
+Validation happens first, in full, before any kernel runs. Each strategy then
+replays the same world (same seed, same arena, same random draws keyed by
+event) in chunks of ``run.chunk_events`` completed events, so memory stays
+flat unless the per-event table is asked for, and a progress callback sees
+every chunk.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from . import buffer as B
+from . import config as C
+from . import engine as E
+from . import strategies as S
+from . import world as W
+from .histogram import max_value, quantile
+from .results import Results, schema_metadata
+
+Progress = Callable[[str, int, int], None]   # (strategy, events done, events)
+
+TIME_METRICS = (("latency", E.H_LAT, E.K_MAX_LAT),
+                ("preempt_off", E.H_OFF, E.K_MAX_OFF),
+                ("preempt_section", E.H_SEC, E.K_MAX_SEC),
+                ("pin", E.H_PIN, E.K_MAX_PIN),
+                ("delivery", E.H_DELIV, None))
+BUFFER_COLUMNS = ("records", "lost_full", "lost_wrap", "lost_big",
+                  "overwritten", "padding_bytes", "wasted_bytes",
+                  "recorded_bytes", "subbufs_delivered", "delivered",
+                  "max_occupancy", "commits_local", "commits_remote",
+                  "commits_atomic", "verify_errors", "data_missing_delivered")
+STATUS = ("recorded", "lost_full", "lost_wrap", "lost_big")
+
+
+class Simulation:
+    """One strategy's run, stepped chunk by chunk (used by :func:`run`, the
+    benchmarks and the tests)."""
+
+    def __init__(self, cfg: dict, strategy: str, world: W.World | None = None,
+                 events_table: bool = False):
+        self.cfg = cfg
+        self.strategy = strategy
+        self.world = world if world is not None else W.prepare(cfg)
+        self.prog = S.programs({**cfg, "run": {**cfg["run"], "strategies": [strategy]}})[strategy]
+        n_bounded = int((self.prog[:, S.SLOT] >= 0).sum())
+        self.chunk = cfg["run"]["chunk_events"]
+        self.ring = W.new_ring(cfg)
+        self.state = E.new_state(self.world, self.ring, n_bounded,
+                                 self.chunk if events_table else 0)
+        E.init(self.world, self.state, self.ring)
+        self.done = False
+        self.wall = 0.0
+
+    @property
+    def completed(self) -> int:
+        return int(self.state.g[E.G_COMPLETED])
+
+    def advance(self) -> np.ndarray:
+        """Run one chunk; returns the per-event rows it completed."""
+        t0 = time.perf_counter()
+        self.state.g[E.G_ROWS] = 0
+        target = self.completed + self.chunk
+        self.done = bool(E.run_chunk(self.world, self.state, self.ring,
+                                     self.prog, target))
+        self.wall += time.perf_counter() - t0
+        return self.state.rows[:self.state.g[E.G_ROWS]].copy()
+
+    def summary(self) -> dict:
+        """The ``runs`` metrics of a finished run (see docs/model.md)."""
+        k, st, h = self.state.k, self.ring.st, self.state.h
+        tot = {name: int(st[:, i].sum()) for i, name in enumerate(B.ST_NAMES)}
+        events = int(k[E.K_EVENTS])
+        out = {
+            "events": events,
+            "recorded": events - int(k[E.K_LOST_EVENTS]),
+            "lost_full": tot["lost_full"], "lost_wrap": tot["lost_wrap"],
+            "lost_big": tot["lost_big"], "overwritten": tot["overwritten"],
+            "data_missing": int(k[E.K_DATA_MISSING]),
+            "restarts": int(k[E.K_RESTARTS]), "retries": int(k[E.K_RETRIES]),
+            "faults_minor": int(k[E.K_FMINOR]), "faults_major": int(k[E.K_FMAJOR]),
+            "migrations": int(k[E.K_MIGRATIONS]),
+            "commits_local": tot["commits_local"],
+            "commits_remote": tot["commits_remote"],
+            "commits_atomic": tot["commits_atomic"],
+            "atomic_ops": int(k[E.K_ATOMIC]), "kmallocs": int(k[E.K_KMALLOC]),
+            "payload_bytes": int(k[E.K_PAYLOAD]),
+            "recorded_bytes": tot["recorded_bytes"],
+            "copied_bytes": int(k[E.K_COPIED]),
+            "padding_bytes": tot["padding_bytes"],
+            "wasted_bytes": tot["wasted_bytes"],
+        }
+        for name, hi, kmax in TIME_METRICS:
+            hist = self.state.delivery if hi == E.H_DELIV else h[hi]
+            for label, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
+                out[f"{name}_{label}_ns"] = quantile(hist, q) / 1000.0
+            mx = max_value(hist) if kmax is None else (
+                float(k[kmax]) if hist.sum() else float("nan"))
+            out[f"{name}_max_ns"] = mx / 1000.0
+        out["cpu_ns_per_event"] = (k[E.K_CPU_PS] / events / 1000.0) if events else float("nan")
+        out.update({
+            "preemptions": int(k[E.K_PREEMPTIONS]),
+            "sleeps": int(k[E.K_SLEEPS]),
+            "delivered": tot["delivered"],
+            "verify_errors": tot["verify_errors"],
+            "sim_time_ns": int(self.state.g[E.G_NOW]) / 1000.0,
+            "wall_s": self.wall,
+            "events_per_s": events / self.wall if self.wall > 0 else float("nan"),
+        })
+        return out
+
+    def buffer_rows(self) -> list[dict]:
+        st = self.ring.st
+        return [{"strategy": self.strategy, "cpu": b,
+                 **{c: int(st[b, B.ST_NAMES.index(c)]) for c in BUFFER_COLUMNS}}
+                for b in range(st.shape[0])]
+
+    def run(self, progress: Progress | None = None, on_rows=None) -> dict:
+        """Run to the end; ``on_rows(rows)`` receives each chunk's event rows."""
+        total = self.cfg["run"]["events"]
+        while not self.done:
+            rows = self.advance()
+            if on_rows is not None and len(rows):
+                on_rows(rows)
+            if progress is not None:
+                progress(self.strategy, self.completed, total)
+        return self.summary()
+
+
+def event_batch(rows: np.ndarray, strategy: str, kinds: list[str]) -> pa.RecordBatch:
+    """Per-event rows (int64, ps) as an Arrow batch with ns columns."""
+    col = {name: rows[:, i] for i, name in enumerate(E.EVENT_COLUMNS)}
+    ns = lambda a: pa.array(a / 1000.0, pa.float64())
+    n = len(rows)
+    return pa.RecordBatch.from_pydict({
+        "strategy": pa.array([strategy] * n, pa.string()),
+        "event": pa.array(col["event"], pa.int64()),
+        "task": pa.array(col["task"], pa.int32()),
+        "kind": pa.array(np.asarray(kinds, dtype=object)[col["kind"]], pa.string()),
+        "payload_len": pa.array(col["payload_len"], pa.int64()),
+        "start_ns": ns(col["start_ps"]),
+        "end_ns": ns(col["end_ps"]),
+        "latency_ns": ns(col["end_ps"] - col["start_ps"]),
+        "reserve_cpu": pa.array(col["reserve_cpu"], pa.int32()),
+        "commit_cpu": pa.array(col["commit_cpu"], pa.int32()),
+        "status": pa.array(np.asarray(STATUS, dtype=object)[col["status"]], pa.string()),
+        "data_missing": pa.array((col["flags"] & B.F_DATA_MISSING) != 0, pa.bool_()),
+        "faults_minor": pa.array(col["faults_minor"], pa.int32()),
+        "faults_major": pa.array(col["faults_major"], pa.int32()),
+        "restarts": pa.array(col["restarts"], pa.int32()),
+        "retries": pa.array(col["retries"], pa.int32()),
+        "preempt_off_ns": ns(col["preempt_off_ps"]),
+        "preempt_section_ns": ns(col["preempt_section_ps"]),
+        "pin_ns": pa.array(np.where(col["pin_ps"] >= 0, col["pin_ps"] / 1000.0, np.nan)),
+        "cpu_ns": ns(col["cpu_ps"]),
+    })
+
+
+def run(config=None, *, events_table: bool = False, overrides=(),
+        progress: Progress | None = None, on_batch=None) -> Results:
+    """Simulate every strategy of ``config`` and return the result tables.
+
+    ``config``: None (defaults), a nested dict, a TOML path, or an already
+    loaded config; ``overrides``: ``"section.key=value"`` strings.
+    ``events_table``: also build the per-event table (memory grows with
+    ``run.events``); ``on_batch(batch)`` instead streams it, batch by batch,
+    without keeping it. Raises :class:`fastring.config.ConfigError` (or
+    :class:`fastring.strategies.ProgramError`) before any kernel runs.
+    """
+    cfg = C.load(config, overrides)
+    S.programs(cfg)                           # reject bad programs up front
+    world = W.prepare(cfg)
+    kinds = W.kinds(cfg)
+    flat = C.flatten(cfg)
+    runs, buffers, batches = [], [], []
+    want_rows = events_table or on_batch is not None
+    for name in cfg["run"]["strategies"]:
+        sim = Simulation(cfg, name, world, events_table=want_rows)
+
+        def take(rows, name=name):
+            batch = event_batch(rows, name, kinds)
+            if on_batch is not None:
+                on_batch(batch)
+            if events_table:
+                batches.append(batch)
+
+        summary = sim.run(progress, take if want_rows else None)
+        if summary["verify_errors"]:
+            warnings.warn(f"{name}: the reader found {summary['verify_errors']} "
+                          f"records whose bytes or headers are wrong", RuntimeWarning,
+                          stacklevel=2)
+        runs.append({"strategy": name, **flat, **summary})
+        buffers.extend(sim.buffer_rows())
+    meta = schema_metadata(cfg)
+    events = None
+    if events_table:
+        events = (pa.Table.from_batches(batches) if batches
+                  else _empty_events(kinds)).replace_schema_metadata(meta)
+    return Results(
+        config=cfg,
+        runs=pa.Table.from_pylist(runs).replace_schema_metadata(meta),
+        buffers=pa.Table.from_pylist(buffers).replace_schema_metadata(meta),
+        events=events)
+
+
+def _empty_events(kinds):
+    return pa.Table.from_batches(
+        [event_batch(np.zeros((0, E.N_E), np.int64), "", kinds)])

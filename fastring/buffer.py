@@ -1,0 +1,363 @@
+"""The per-CPU ring buffer of the LTTng lib ring buffer frontend, as kernels.
+
+State lives in plain NumPy arrays grouped in a :class:`Ring` namedtuple (Numba
+passes it to compiled code as a tuple; a jitclass would defeat ``cache=True``).
+One ring holds ``n_bufs`` CPU buffers of ``n_subbuf`` sub-buffers of
+``subbuf_size`` bytes; both are powers of two, so the sub-buffer index, the
+offset inside it and the lap come from masks and shifts of a free-running
+byte offset.
+
+Semantics (see ``docs/model.md``):
+
+* **Reserve** ``header + payload`` rounded up to 8 bytes. A record that does
+  not fit in the rest of the sub-buffer switches to the next one; the rest
+  becomes padding, committed at once into the old sub-buffer's LOCAL count.
+  Entering a sub-buffer the reader has not consumed: in discard mode the
+  record is dropped (``lost_full``); in overwrite mode the reader is pushed
+  past the oldest sub-buffer if it is fully committed (its records count as
+  ``overwritten``), else the record is dropped (``lost_wrap``). A record
+  larger than a sub-buffer is dropped (``lost_big``). A dropped record moves
+  nothing.
+* **Commit** adds the record's size to ``cc[LOCAL]`` (a plain add, from the
+  CPU that owns the buffer) or ``cc[REMOTE]`` (an atomic add, from another
+  CPU). A sub-buffer is complete when ``cc[LOCAL] + cc[REMOTE]`` reaches one
+  whole sub-buffer more than at the end of its previous lap.
+* **Rollback** of a reservation that is still the last one moves the write
+  offset back; otherwise the slot is committed as a padding record.
+* **Consume**: the reader takes complete sub-buffers strictly in order (a
+  stalled one holds back the rest), parses every record and, when asked,
+  verifies header, timestamp order and every payload byte against the user
+  memory it came from (zeros for a record flagged DATA_MISSING).
+
+Each record starts with a fixed header (``HEADER_MIN`` = 40 bytes, the
+configured ``header_size`` may be larger): payload length (u32), kind (u16),
+flags (u16), timestamp, event index, user address, commit time (i64 each).
+The last three are the model's bookkeeping (a real tracer's header is
+smaller; count them as the event's fixed-size fields).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from ._intrinsics import atomic_add, memcpy
+from .histogram import record as hist_record
+
+# geometry vector
+G_SUBBUF, G_NSUB, G_HEADER, G_MODE, G_SB_SHIFT, G_TOT_SHIFT, G_NBUF = range(7)
+MODE_DISCARD, MODE_OVERWRITE = 0, 1
+MODES = ("discard", "overwrite")
+LOCAL, REMOTE = 0, 1
+# how a commit is made: a plain add to LOCAL (owning CPU), an atomic add to
+# REMOTE (another CPU, the split-counter scheme), or an atomic add to the one
+# counter every writer shares (lttng-ust; kept in the LOCAL slot)
+C_LOCAL, C_REMOTE, C_ATOMIC = 0, 1, 2
+
+# per-buffer scalar state and counters: columns of ``Ring.st``
+(WR, RD, RECORDED, LOST_FULL, LOST_WRAP, LOST_BIG, OVERWRITTEN,
+ PADDING_BYTES, WASTED_BYTES, RECORDED_BYTES, SUBBUF_DELIVERED, DELIVERED,
+ MAX_OCC, COMMITS_LOCAL, COMMITS_REMOTE, VERIFY_ERRORS, LAST_TS,
+ DATA_MISSING_DELIVERED, COMMITS_ATOMIC, N_ST) = range(20)
+ST_NAMES = ("wr", "rd", "records", "lost_full", "lost_wrap", "lost_big",
+            "overwritten", "padding_bytes", "wasted_bytes", "recorded_bytes",
+            "subbufs_delivered", "delivered", "max_occupancy",
+            "commits_local", "commits_remote", "verify_errors", "last_ts",
+            "data_missing_delivered", "commits_atomic")
+
+# reserve results (negative: the record was dropped)
+R_LOST_FULL, R_LOST_WRAP, R_LOST_BIG = -1, -2, -3
+
+# header layout
+H_LEN, H_KIND, H_FLAGS, H_TS, H_EVENT, H_ADDR, H_COMMIT = 0, 4, 6, 8, 16, 24, 32
+HEADER_MIN = 40
+F_DATA_MISSING, F_PADDING = 1, 2
+
+Ring = namedtuple("Ring", "geo st cc nrec dsize data")
+Ring.__doc__ = """State of ``n_bufs`` CPU buffers.
+
+geo   int64[7]                 geometry (G_* indices)
+st    int64[n_bufs, N_ST]      write/read offsets and counters (WR, RD, ...)
+cc    int64[n_bufs*n_subbuf*2] commit counters, [LOCAL, REMOTE] per sub-buffer
+nrec  int64[n_bufs*n_subbuf]   records in each sub-buffer's current lap
+dsize int64[n_bufs*n_subbuf]   end of the last record in each sub-buffer
+data  uint8[n_bufs*n_subbuf*subbuf_size] backing bytes
+"""
+
+
+def _log2_exact(name: str, value: int) -> int:
+    if value <= 0 or value & (value - 1):
+        raise ValueError(f"buffer.{name} must be a power of two, got {value}")
+    return value.bit_length() - 1
+
+
+def new_ring(n_bufs: int, subbuf_size: int, n_subbuf: int,
+             header_size: int = HEADER_MIN, mode: str = "discard") -> Ring:
+    """Allocate an empty ring; checks the geometry (powers of two, header)."""
+    sb_shift = _log2_exact("subbuf_size", subbuf_size)
+    n_shift = _log2_exact("n_subbuf", n_subbuf)
+    if header_size < HEADER_MIN or header_size % 8 or header_size >= subbuf_size:
+        raise ValueError(f"buffer.header_size must be a multiple of 8 in "
+                         f"[{HEADER_MIN}, subbuf_size), got {header_size}")
+    if mode not in MODES:
+        raise ValueError(f"buffer.mode must be one of {MODES}, got {mode!r}")
+    if n_bufs < 1:
+        raise ValueError(f"n_bufs must be >= 1, got {n_bufs}")
+    geo = np.array([subbuf_size, n_subbuf, header_size, MODES.index(mode),
+                    sb_shift, sb_shift + n_shift, n_bufs], dtype=np.int64)
+    return Ring(geo,
+                np.zeros((n_bufs, N_ST), dtype=np.int64),
+                np.zeros(n_bufs * n_subbuf * 2, dtype=np.int64),
+                np.zeros(n_bufs * n_subbuf, dtype=np.int64),
+                np.zeros(n_bufs * n_subbuf, dtype=np.int64),
+                np.zeros(n_bufs * n_subbuf * subbuf_size, dtype=np.uint8))
+
+
+@njit(cache=True, inline="always")
+def record_size(header_size, payload_len):
+    return (header_size + payload_len + 7) & ~np.int64(7)
+
+
+@njit(cache=True, inline="always")
+def _sub(ring, b, off):
+    """Flat index of the sub-buffer holding free-running offset ``off``."""
+    geo = ring.geo
+    return b * geo[G_NSUB] + ((off >> geo[G_SB_SHIFT]) & (geo[G_NSUB] - 1))
+
+
+@njit(cache=True, inline="always")
+def pos(ring, b, off):
+    """Index into ``ring.data`` of free-running offset ``off`` of buffer ``b``."""
+    geo = ring.geo
+    return (b << geo[G_TOT_SHIFT]) + (off & ((np.int64(1) << geo[G_TOT_SHIFT]) - 1))
+
+
+@njit(cache=True)
+def subbuf_complete(ring, b, off):
+    """Is the sub-buffer holding ``off`` (in the lap of ``off``) fully committed?"""
+    geo = ring.geo
+    s = _sub(ring, b, off)
+    lap = off >> geo[G_TOT_SHIFT]
+    return ring.cc[2 * s] + ring.cc[2 * s + 1] == (lap + 1) * geo[G_SUBBUF]
+
+
+@njit(cache=True, inline="always")
+def put(data, p, value, nbytes):
+    """Store ``value`` little-endian in ``nbytes`` bytes at ``data[p]``."""
+    for i in range(nbytes):
+        data[p + i] = (value >> (8 * i)) & 0xFF
+
+
+@njit(cache=True, inline="always")
+def get(data, p, nbytes):
+    v = np.int64(0)
+    for i in range(nbytes):
+        v |= np.int64(data[p + i]) << (8 * i)
+    return v
+
+
+@njit(cache=True)
+def reserve(ring, b, size):
+    """Reserve ``size`` bytes (already rounded) on buffer ``b``.
+
+    Returns the free-running offset of the slot, or R_LOST_* when the record
+    is dropped (its counter is incremented here).
+    """
+    geo = ring.geo
+    st = ring.st
+    subbuf = geo[G_SUBBUF]
+    if size > subbuf:
+        st[b, LOST_BIG] += 1
+        return R_LOST_BIG
+    off = st[b, WR]
+    in_sb = off & (subbuf - 1)
+    if in_sb != 0 and in_sb + size <= subbuf:
+        start = off                      # fits in the current sub-buffer
+    else:
+        pad = 0 if in_sb == 0 else subbuf - in_sb
+        start = off + pad                # enters the next sub-buffer
+        total = subbuf * geo[G_NSUB]
+        if start - st[b, RD] >= total:   # that sub-buffer is not consumed yet
+            if geo[G_MODE] == MODE_DISCARD:
+                st[b, LOST_FULL] += 1
+                return R_LOST_FULL
+            if not subbuf_complete(ring, b, st[b, RD]):
+                st[b, LOST_WRAP] += 1    # a writer still holds the oldest one
+                return R_LOST_WRAP
+            st[b, OVERWRITTEN] += ring.nrec[_sub(ring, b, st[b, RD])]
+            st[b, RD] += subbuf          # push the reader
+        if pad:
+            s_old = _sub(ring, b, off)
+            ring.cc[2 * s_old + LOCAL] += pad
+            st[b, PADDING_BYTES] += pad
+        s_new = _sub(ring, b, start)
+        ring.nrec[s_new] = 0
+    s = _sub(ring, b, start)
+    ring.nrec[s] += 1
+    end = start + size
+    ring.dsize[s] = ((end - 1) & (subbuf - 1)) + 1
+    st[b, WR] = end
+    st[b, RECORDED] += 1
+    st[b, RECORDED_BYTES] += size
+    occ = end - st[b, RD]
+    if occ > st[b, MAX_OCC]:
+        st[b, MAX_OCC] = occ
+    return start
+
+
+@njit(cache=True)
+def write_header(ring, b, off, payload_len, kind, flags, ts, event, addr):
+    p = pos(ring, b, off)
+    d = ring.data
+    put(d, p + H_LEN, payload_len, 4)
+    put(d, p + H_KIND, kind, 2)
+    put(d, p + H_FLAGS, flags, 2)
+    put(d, p + H_TS, ts, 8)
+    put(d, p + H_EVENT, event, 8)
+    put(d, p + H_ADDR, addr, 8)
+    put(d, p + H_COMMIT, 0, 8)
+
+
+@njit(cache=True)
+def set_flags(ring, b, off, flags):
+    p = pos(ring, b, off)
+    put(ring.data, p + H_FLAGS, get(ring.data, p + H_FLAGS, 2) | flags, 2)
+
+
+@njit(cache=True)
+def copy_in(ring, b, off, at, src, src_off, n):
+    """memcpy ``n`` bytes of ``src`` into the slot at ``off``, ``at`` bytes
+    after its header."""
+    memcpy(ring.data, pos(ring, b, off) + ring.geo[G_HEADER] + at, src, src_off, n)
+
+
+@njit(cache=True)
+def zero_in(ring, b, off, at, n):
+    p = pos(ring, b, off) + ring.geo[G_HEADER] + at
+    ring.data[p:p + n] = 0
+
+
+@njit(cache=True)
+def commit(ring, b, off, size, how, now):
+    """Commit the slot at ``off`` (``how`` is C_LOCAL, C_REMOTE or C_ATOMIC).
+    Stamps the commit time for the reader's delivery-latency measure."""
+    put(ring.data, pos(ring, b, off) + H_COMMIT, now, 8)
+    s = _sub(ring, b, off)
+    if how == C_REMOTE:
+        atomic_add(ring.cc, 2 * s + REMOTE, size)
+        ring.st[b, COMMITS_REMOTE] += 1
+    elif how == C_ATOMIC:
+        atomic_add(ring.cc, 2 * s + LOCAL, size)
+        ring.st[b, COMMITS_ATOMIC] += 1
+    else:
+        ring.cc[2 * s + LOCAL] += size
+        ring.st[b, COMMITS_LOCAL] += 1
+
+
+@njit(cache=True)
+def rollback_or_pad(ring, b, off, size, how, now):
+    """Undo a reservation: roll it back if it is still the last one on its
+    buffer (returns True), else commit it as a padding record (False)."""
+    st = ring.st
+    st[b, RECORDED] -= 1
+    st[b, RECORDED_BYTES] -= size
+    s = _sub(ring, b, off)
+    ring.nrec[s] -= 1
+    if st[b, WR] == off + size:
+        st[b, WR] = off
+        ring.dsize[s] = off & (ring.geo[G_SUBBUF] - 1)
+        return True
+    set_flags(ring, b, off, F_PADDING)
+    st[b, WASTED_BYTES] += size
+    commit(ring, b, off, size, how, now)
+    return False
+
+
+@njit(cache=True)
+def flush(ring, b):
+    """End of trace: pad and commit the rest of the current sub-buffer so the
+    reader can take it (LTTng's final switch on stop). Nothing is pinned at
+    that point: every probe has finished."""
+    subbuf = ring.geo[G_SUBBUF]
+    off = ring.st[b, WR]
+    in_sb = off & (subbuf - 1)
+    if in_sb != 0:
+        pad = subbuf - in_sb
+        ring.cc[2 * _sub(ring, b, off) + LOCAL] += pad
+        ring.st[b, PADDING_BYTES] += pad
+        ring.st[b, WR] = off + pad
+
+
+@njit(cache=True)
+def _verify_record(ring, b, p, length, flags, ts, addr, capture_max, n_kinds,
+                   kind, arena):
+    """Number of faults found in one record (0 when it is right)."""
+    bad = 0
+    if length > capture_max or kind >= n_kinds:
+        bad += 1
+    if ts < ring.st[b, LAST_TS]:
+        bad += 1
+    if addr < 0 or addr + length > arena.size:
+        return bad + 1
+    h = p + ring.geo[G_HEADER]
+    data = ring.data
+    if flags & F_DATA_MISSING:
+        for i in range(length):
+            if data[h + i] != 0:
+                return bad + 1
+    else:
+        for i in range(length):
+            if data[h + i] != arena[addr + i]:
+                return bad + 1
+    return bad
+
+
+@njit(cache=True)
+def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
+            n_kinds, delivery_hist, max_subbufs):
+    """The reader of buffer ``b`` wakes at ``now``: take complete sub-buffers
+    strictly in order, at most ``max_subbufs`` of them, each taking
+    ``subbuf_size * ps_per_byte_x1000 / 1000`` ps to read. Every record's
+    delivery latency (consume time - commit time) goes into
+    ``delivery_hist``. Returns the time the reader is done."""
+    geo = ring.geo
+    st = ring.st
+    subbuf = geo[G_SUBBUF]
+    header = geo[G_HEADER]
+    t = now
+    taken = 0
+    while taken < max_subbufs and st[b, RD] < st[b, WR]:
+        rd = st[b, RD]
+        if not subbuf_complete(ring, b, rd):
+            break                        # a stalled sub-buffer holds back the rest
+        t += subbuf * ps_per_byte_x1000 // 1000
+        s = _sub(ring, b, rd)
+        base = pos(ring, b, rd)
+        p = base
+        end = base + ring.dsize[s]
+        n = 0
+        while p < end:
+            length = get(ring.data, p + H_LEN, 4)
+            flags = get(ring.data, p + H_FLAGS, 2)
+            size = record_size(header, length)
+            if not flags & F_PADDING:
+                n += 1
+                ts = get(ring.data, p + H_TS, 8)
+                if verify:
+                    st[b, VERIFY_ERRORS] += _verify_record(
+                        ring, b, p, length, flags, ts,
+                        get(ring.data, p + H_ADDR, 8), capture_max, n_kinds,
+                        get(ring.data, p + H_KIND, 2), arena)
+                st[b, LAST_TS] = ts
+                if flags & F_DATA_MISSING:
+                    st[b, DATA_MISSING_DELIVERED] += 1
+                hist_record(delivery_hist, t - get(ring.data, p + H_COMMIT, 8))
+            p += size
+        if verify and (n != ring.nrec[s] or p != end):
+            st[b, VERIFY_ERRORS] += 1
+        st[b, DELIVERED] += n
+        st[b, SUBBUF_DELIVERED] += 1
+        st[b, RD] = rd + subbuf
+        taken += 1
+    return t

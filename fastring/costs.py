@@ -1,0 +1,121 @@
+"""Cost profiles: what each primitive step of a probe costs, in nanoseconds.
+
+A profile is a flat mapping ``name -> ns`` (floats: sub-nanosecond primitives
+such as a local add must add up without rounding to zero). The engine converts
+it once to integer picoseconds (:func:`to_ps`), its internal time unit.
+
+The built-in ``default`` profile comes from published kernel figures (the
+"Figures from outside" of the model description, see ``docs/model.md``); every
+entry names its source in :data:`SOURCES`. ``fastring calibrate`` writes a
+profile measured on the host, which ``costs.profile = "FILE.toml"`` loads.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+# Order matters: it is the layout of the int64 cost vector the kernels index.
+COST_KEYS = (
+    "clock_read",            # record timestamp (clock_gettime / trace clock)
+    "local_add",             # per-CPU commit count add (no lock prefix)
+    "atomic_add",            # lock add, uncontended
+    "atomic_add_contended",  # lock add on a cache line another CPU writes
+    "local_cmpxchg",         # reserve on the own CPU buffer (no lock prefix)
+    "atomic_cmpxchg",        # reserve with lock cmpxchg (lttng-ust)
+    "preempt_off",           # preempt_disable()
+    "preempt_on",            # preempt_enable()
+    "migrate_off",           # migrate_disable()
+    "migrate_on",            # migrate_enable()
+    "memcpy_call",           # fixed cost of one memcpy call
+    "memcpy_byte",           # memcpy per byte
+    "copy_from_user_extra",  # copy_from_user over memcpy: access_ok, STAC/CLAC
+    "strnlen_byte",          # strnlen_user per byte
+    "kmalloc_kfree",         # kmalloc + kfree pair, SLUB fast path
+    "cs_count_read",         # read this CPU's context-switch count
+    "context_switch",        # the scheduler switching tasks on a CPU
+)
+
+DEFAULT = {
+    "clock_read": 20.0,
+    "local_add": 0.3,
+    "atomic_add": 5.0,
+    "atomic_add_contended": 15.0,
+    "local_cmpxchg": 2.1,
+    "atomic_cmpxchg": 4.6,
+    "preempt_off": 1.0,
+    "preempt_on": 1.0,
+    "migrate_off": 2.0,
+    "migrate_on": 2.0,
+    "memcpy_call": 5.0,
+    "memcpy_byte": 0.078,
+    "copy_from_user_extra": 10.0,
+    "strnlen_byte": 0.25,
+    "kmalloc_kfree": 11.0,
+    "cs_count_read": 1.0,
+    "context_switch": 1500.0,
+}
+
+SOURCES = {
+    "clock_read": "clock_gettime ~20 ns on the 2-core dev machines",
+    "local_add": "local add ~1 cycle (0.3 ns at ~3 GHz)",
+    "atomic_add": "lock add ~5 ns uncontended, dev machines",
+    "atomic_add_contended": "lock add ~15 ns contended, dev machines",
+    "local_cmpxchg": "unlocked cmpxchg 2.1 ns, dev machines",
+    "atomic_cmpxchg": "locked cmpxchg 4.6 ns, dev machines",
+    "preempt_off": "preempt_disable+enable 0.4-4.3 ns: ~1 ns each",
+    "preempt_on": "preempt_disable+enable 0.4-4.3 ns: ~1 ns each",
+    "migrate_off": "no published figure: assumed 2x a preempt toggle "
+                   "(migrate_disable also touches the task struct)",
+    "migrate_on": "no published figure: assumed 2x a preempt toggle",
+    "memcpy_call": "LTTng-UST 60 ns/int event vs 65 ns with 64 B: ~5 ns "
+                   "fixed per copy",
+    "memcpy_byte": "same LTTng-UST pair: 5 ns per 64 B = 0.078 ns/B",
+    "copy_from_user_extra": "assumed ~10 ns: access_ok + STAC/CLAC + "
+                            "exception-table setup (no measured figure)",
+    "strnlen_byte": "ftrace ~290 ns for a 128-byte string event: at most "
+                    "~1 ns/B overall; assumed 0.25 ns/B for the scan",
+    "kmalloc_kfree": "SLUB kmalloc+kfree fast path ~11 ns",
+    "cs_count_read": "a per-CPU load, ~1 ns (assumed)",
+    "context_switch": "assumed 1.5 us for a switch between tasks "
+                      "(typical lmbench lat_ctx order)",
+}
+
+BUILTIN = {"default": DEFAULT}
+
+
+def load_profile(profile: str) -> dict[str, float]:
+    """Return the profile named ``profile``: a built-in name or a TOML file.
+
+    A file holds a ``[costs]`` table (``fastring calibrate`` also writes a
+    ``[host]`` table, ignored here). Keys it omits keep the default value.
+    """
+    if profile in BUILTIN:
+        return dict(BUILTIN[profile])
+    path = Path(profile)
+    if not path.is_file():
+        raise ValueError(
+            f"costs.profile: {profile!r} is neither a built-in profile "
+            f"({', '.join(sorted(BUILTIN))}) nor a readable TOML file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"costs.profile: cannot read {profile!r}: {exc}") from None
+    table = data.get("costs", data)
+    out = dict(DEFAULT)
+    for key, value in table.items():
+        if key not in out:
+            raise ValueError(f"costs.profile: {profile!r} has unknown cost "
+                             f"{key!r}; known: {', '.join(COST_KEYS)}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"costs.profile: {profile!r}: {key} must be a "
+                             f"number >= 0 (ns), got {value!r}")
+        out[key] = float(value)
+    return out
+
+
+def to_ps(costs: dict[str, float]) -> np.ndarray:
+    """The int64 picosecond vector, in :data:`COST_KEYS` order, for the kernels."""
+    return np.array([int(round(costs[k] * 1000.0)) for k in COST_KEYS],
+                    dtype=np.int64)

@@ -1,0 +1,661 @@
+"""The compiled discrete-event engine: tasks, CPUs, faults, probes, readers.
+
+One heap of pending happenings orders everything in simulated time
+(picoseconds, int64): a task's next probe step, a task waking (end of think
+time or of a major fault), a reader's next wake. Ties break on the heap code
+(tasks by index, then readers), so a run is a pure function of its inputs.
+A running task executes its steps back to back without touching the heap
+while its next step comes before anything else pending: the same order as
+pushing and popping, only cheaper.
+
+A probe is a strategy program (see :mod:`fastring.strategies`) interpreted
+step by step. Each step's effects happen at its start time; its duration is
+its cost from the profile plus any minor fault it takes. A major fault sleeps:
+the task leaves the CPU for the fault's service time, the CPU runs other
+tasks, and the step resumes (possibly on another CPU) when the page is in.
+A preemptible step may be preempted at its end, with probability
+``1 - exp(-duration / timeslice)``, when another task is ready on that CPU; a
+task made ready again lands on another CPU with probability ``p_migrate``
+unless migration is disabled.
+
+The engine runs in chunks (:func:`run_chunk` returns after a number of
+completed events) so that callers can stream per-event rows and show
+progress; stopping between two happenings changes nothing.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import buffer as B
+from . import strategies as S
+from .costs import COST_KEYS
+from .histogram import N_BINS, bin_of
+from .rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
+                  S_PAGE, S_PREEMPT, S_THINK, S_WHERE, exponential,
+                  lognormal, u01)
+from .world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
+                    F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
+                    FAULT_MINOR, P_ARENA, P_CAPMAX, P_EVENTS, P_MAXPG,
+                    P_NCPU, P_NKINDS, P_NPAGES, P_NTASK, P_PERIOD, P_READ_PSB,
+                    P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, PAGE,
+                    PAYLOAD_NONE, PAYLOAD_STRING)
+
+(C_CLOCK, C_LADD, C_AADD, C_AADD_CONT, C_LCMPXCHG, C_ACMPXCHG, C_POFF, C_PON,
+ C_MOFF, C_MON, C_MCALL, C_MBYTE, C_CFU, C_STRNLEN, C_KMALLOC, C_CSREAD,
+ C_SWITCH) = range(len(COST_KEYS))
+
+# task states
+THINK, READY, RUN, SLEEP, DONE = range(5)
+# task fields
+(T_STATE, T_CPU, T_PC, T_EVENT, T_PHASE, T_START, T_KIND, T_LEN, T_ADDR,
+ T_FLAGS, T_MISSING, T_RES_BUF, T_RES_OFF, T_RES_SIZE, T_RES_TIME, T_STATUS,
+ T_CS_SNAP, T_POFF, T_MOFF, T_N_START, T_OFF_SUM, T_OFF_MAX, T_CPU_PS,
+ T_DRAW, T_LAST_DUR, T_LAST_P, T_FMINOR, T_FMAJOR, T_RESTARTS, T_RETRIES,
+ T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_COMMIT_CPU, T_RES_CPU, T_PIN,
+ N_T) = range(37)
+# event status
+ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
+# cpu fields
+C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, N_C = range(5)
+# global fields
+(G_ISSUED, G_COMPLETED, G_HEAP, G_TASKS_DONE, G_NOW, G_ROWS, G_INJ,
+ G_STEPS, N_G) = range(9)
+# counters
+(K_EVENTS, K_RESTARTS, K_RETRIES, K_FMINOR, K_FMAJOR, K_MIGRATIONS,
+ K_ATOMIC, K_KMALLOC, K_PAYLOAD, K_COPIED, K_DATA_MISSING, K_CPU_PS,
+ K_MAX_LAT, K_MAX_OFF, K_MAX_SEC, K_MAX_PIN, K_PREEMPTIONS, K_SLEEPS,
+ K_LOST_EVENTS, N_K) = range(20)
+# histograms
+H_LAT, H_OFF, H_SEC, H_PIN, H_DELIV, N_H = range(6)
+HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
+# per-event table columns (int64; times in ps)
+EVENT_COLUMNS = ("event", "task", "kind", "payload_len", "start_ps", "end_ps",
+                 "reserve_cpu", "commit_cpu", "status", "flags",
+                 "faults_minor", "faults_major", "restarts", "retries",
+                 "preempt_off_ps", "preempt_section_ps", "pin_ps", "cpu_ps")
+N_E = len(EVENT_COLUMNS)
+# page states of the current event (per task)
+PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
+
+State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
+                            "heap_t heap_v rows delivery")
+
+
+def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
+    p = world.p
+    n_cpus, n_tasks = int(p[P_NCPU]), int(p[P_NTASK])
+    cap = int(p[P_CAPMAX])
+    n_heap = n_tasks + n_cpus + 1
+    return State(
+        np.zeros(N_G, np.int64), np.zeros(N_K, np.int64),
+        np.zeros((N_H, N_BINS), np.int64), np.zeros((n_tasks, N_T), np.int64),
+        np.zeros((n_cpus, N_C), np.int64), np.zeros((n_cpus, n_tasks), np.int64),
+        np.zeros((n_tasks, int(p[P_MAXPG])), np.int8),
+        np.zeros((n_tasks, max(n_bounded, 1)), np.int64),
+        np.zeros(int(p[P_NPAGES]), np.int64),
+        np.zeros(n_cpus * max(cap, 1), np.uint8),
+        np.zeros(n_tasks * max(cap, 1), np.uint8),
+        np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
+        np.zeros((rows_cap, N_E), np.int64),
+        np.zeros(N_BINS, np.int64))
+
+
+# -- the heap of pending happenings: (time, code), smallest first ------------
+
+@njit(cache=True, inline="always")
+def _less(ta, va, tb, vb):
+    return ta < tb or (ta == tb and va < vb)
+
+
+@njit(cache=True)
+def heap_push(s, t, v):
+    ht, hv = s.heap_t, s.heap_v
+    i = s.g[G_HEAP]
+    s.g[G_HEAP] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if not _less(t, v, ht[parent], hv[parent]):
+            break
+        ht[i] = ht[parent]
+        hv[i] = hv[parent]
+        i = parent
+    ht[i] = t
+    hv[i] = v
+
+
+@njit(cache=True)
+def heap_pop(s):
+    ht, hv = s.heap_t, s.heap_v
+    n = s.g[G_HEAP] - 1
+    s.g[G_HEAP] = n
+    t0, v0 = ht[0], hv[0]
+    t, v = ht[n], hv[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and _less(ht[c + 1], hv[c + 1], ht[c], hv[c]):
+            c += 1
+        if not _less(ht[c], hv[c], t, v):
+            break
+        ht[i] = ht[c]
+        hv[i] = hv[c]
+        i = c
+    ht[i] = t
+    hv[i] = v
+    return t0, v0
+
+
+# -- the scheduler ------------------------------------------------------------
+
+@njit(cache=True)
+def _draw(w, s, task, stream):
+    """Next uniform of this task's current event (counter per event)."""
+    k = s.t[task, T_DRAW]
+    s.t[task, T_DRAW] = k + 1
+    return u01(w.p[P_SEED], stream, s.t[task, T_EVENT], k)
+
+
+@njit(cache=True)
+def _start(w, s, cpu, task, t):
+    """``task`` gets ``cpu``: a context switch, then its next step."""
+    s.c[cpu, C_CUR] = task
+    s.c[cpu, C_NSW] += 1
+    s.t[task, T_STATE] = RUN
+    s.t[task, T_CPU] = cpu
+    s.t[task, T_LAST_P] = 0
+    heap_push(s, t + w.costs[C_SWITCH], task)
+
+
+@njit(cache=True)
+def _release(w, s, cpu, t):
+    """The running task leaves ``cpu``; the next ready one (FIFO) gets it."""
+    s.c[cpu, C_CUR] = -1
+    if s.c[cpu, C_RQ_LEN] > 0:
+        n_tasks = w.p[P_NTASK]
+        head = s.c[cpu, C_RQ_HEAD]
+        task = s.rq[cpu, head]
+        s.c[cpu, C_RQ_HEAD] = (head + 1) % n_tasks
+        s.c[cpu, C_RQ_LEN] -= 1
+        _start(w, s, cpu, task, t)
+
+
+@njit(cache=True)
+def _place(w, s, task, t, may_migrate):
+    """Make ``task`` ready: on its CPU, or another one with ``p_migrate``."""
+    cpu = s.t[task, T_CPU]
+    n_cpus = w.p[P_NCPU]
+    if may_migrate and n_cpus > 1 and _draw(w, s, task, S_MIGRATE) < w.f[F_PMIGRATE]:
+        cpu = (cpu + 1 + np.int64(_draw(w, s, task, S_WHERE) * (n_cpus - 1))) % n_cpus
+        s.t[task, T_CPU] = cpu
+    if s.c[cpu, C_CUR] < 0:
+        _start(w, s, cpu, task, t)
+    else:
+        s.t[task, T_STATE] = READY
+        n_tasks = w.p[P_NTASK]
+        s.rq[cpu, (s.c[cpu, C_RQ_HEAD] + s.c[cpu, C_RQ_LEN]) % n_tasks] = task
+        s.c[cpu, C_RQ_LEN] += 1
+
+
+# -- one syscall event ---------------------------------------------------------
+
+@njit(cache=True)
+def _issue(w, s, task, t):
+    """The task's think time ended: it issues the next syscall event."""
+    ev = s.g[G_ISSUED]
+    s.g[G_ISSUED] = ev + 1
+    tt = s.t[task]
+    tt[T_EVENT] = ev
+    tt[T_DRAW] = 0
+    tt[T_PC] = 0
+    tt[T_PHASE] = 0
+    tt[T_START] = t
+    seed = w.p[P_SEED]
+    kind = np.int64(np.searchsorted(w.kind_cdf, u01(seed, S_KIND, ev, 0), side="right"))
+    if kind >= w.p[P_NKINDS]:
+        kind = w.p[P_NKINDS] - 1
+    length = np.int64(0)
+    if w.kind_payload[kind] != PAYLOAD_NONE:
+        x = lognormal(u01(seed, S_LEN, ev, 0), u01(seed, S_LEN, ev, 1),
+                      w.kind_median[kind], w.kind_sigma[kind])
+        length = np.int64(min(max(x + 0.5, 1.0), float(w.p[P_CAPMAX])))
+    span = max(w.ws_bytes, length)
+    base = min(w.ws_base[task], w.p[P_ARENA] - span)
+    tt[T_KIND] = kind
+    tt[T_LEN] = length
+    tt[T_ADDR] = base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
+    for f in (T_FLAGS, T_MISSING, T_STATUS, T_POFF, T_MOFF, T_OFF_SUM,
+              T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS,
+              T_RETRIES, T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN):
+        tt[f] = 0
+    tt[T_RES_SIZE] = -1
+    tt[T_RES_BUF] = -1
+    tt[T_RES_CPU] = -1
+    tt[T_COMMIT_CPU] = -1
+    s.jumps[task, :] = 0
+    s.pages[task, :] = PG_UNSEEN
+    i = s.g[G_INJ]
+    while i < w.inj_event.size and w.inj_event[i] < ev:
+        i += 1
+    if i < w.inj_event.size and w.inj_event[i] == ev:
+        tt[T_INJ_KIND] = w.inj_kind[i]
+        tt[T_INJ_DELAY] = w.inj_delay[i]
+        i += 1
+    s.g[G_INJ] = i
+
+
+@njit(cache=True)
+def _service(w, s, task, major):
+    """Service time (ps) of one fault: lognormal around the configured median."""
+    median = w.f[F_MAJOR] if major else w.f[F_MINOR]
+    x = lognormal(_draw(w, s, task, S_FAULT_NS), _draw(w, s, task, S_FAULT_NS),
+                  median, w.f[F_SIGMA])
+    return np.int64(x + 0.5)
+
+
+@njit(cache=True)
+def _touch(w, s, task, t, may_fault, is_copy):
+    """Touch every page of the payload at time ``t``.
+
+    Returns (minor_ps, major_ps, missing): the CPU time of minor faults
+    taken, the sleep of major faults taken, and whether a page was missing
+    and could not be faulted in (``may_fault`` false).
+    """
+    tt = s.t[task]
+    length = tt[T_LEN]
+    if length == 0:
+        return np.int64(0), np.int64(0), False
+    first = tt[T_ADDR] // PAGE
+    last = (tt[T_ADDR] + length - 1) // PAGE
+    ev = tt[T_EVENT]
+    seed = w.p[P_SEED]
+    pages = s.pages[task]
+    if is_copy and tt[T_INJ_KIND] != 0:
+        pages[0] = PG_INJECTED           # forced at the first copy's first page
+    minor = np.int64(0)
+    major = np.int64(0)
+    missing = False
+    residency = w.p[P_FMODEL] == 1
+    for j in range(last - first + 1):
+        page = first + j
+        state = pages[j]
+        if state == PG_UNSEEN or (residency and state == PG_IN):
+            if residency:
+                if s.resident[page] > t:
+                    state = PG_IN
+                elif _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING]:
+                    state = PG_MAJOR
+                else:
+                    state = PG_MINOR
+            else:
+                u = u01(seed, S_PAGE, ev, j)
+                if u < w.f[F_PMINOR]:
+                    state = PG_MINOR
+                elif u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
+                    state = PG_MAJOR
+                else:
+                    state = PG_IN
+            pages[j] = state
+        if state == PG_IN:
+            continue
+        if not may_fault:
+            missing = True
+            continue
+        if state == PG_INJECTED:
+            d = tt[T_INJ_DELAY]
+            is_major = tt[T_INJ_KIND] == FAULT_MAJOR
+            tt[T_INJ_KIND] = 0
+        else:
+            is_major = state == PG_MAJOR
+            d = _service(w, s, task, is_major)
+        if is_major:
+            major += d
+            tt[T_FMAJOR] += 1
+            s.k[K_FMAJOR] += 1
+        else:
+            minor += d
+            tt[T_FMINOR] += 1
+            s.k[K_FMINOR] += 1
+        pages[j] = PG_IN
+        if residency:
+            s.resident[page] = t + minor + major + np.int64(
+                exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
+    return minor, major, missing
+
+
+@njit(cache=True)
+def _copy_user(w, s, ring, task, cpu, dest, nofault):
+    """Move the payload bytes from user memory into ``dest`` (0 slot,
+    1 scratch, 2 bounce); zeros and DATA_MISSING when a page was missing."""
+    tt = s.t[task]
+    length = tt[T_LEN]
+    cap = w.p[P_CAPMAX]
+    missing = tt[T_MISSING] != 0
+    if missing:
+        tt[T_FLAGS] |= B.F_DATA_MISSING
+    if dest == 0:
+        if missing:
+            B.zero_in(ring, tt[T_RES_BUF], tt[T_RES_OFF], 0, length)
+            B.set_flags(ring, tt[T_RES_BUF], tt[T_RES_OFF], B.F_DATA_MISSING)
+        else:
+            B.copy_in(ring, tt[T_RES_BUF], tt[T_RES_OFF], 0, w.arena, tt[T_ADDR], length)
+    else:
+        buf = s.scratch if dest == 1 else s.bounce
+        at = (cpu if dest == 1 else task) * cap
+        if missing:
+            buf[at:at + length] = 0
+        else:
+            B.memcpy(buf, at, w.arena, tt[T_ADDR], length)
+    s.k[K_COPIED] += length
+
+
+@njit(cache=True)
+def _copy_kernel(w, s, ring, task, cpu, src):
+    """memcpy from the scratch (1) or bounce (2) buffer into the slot."""
+    tt = s.t[task]
+    length = tt[T_LEN]
+    b, off = tt[T_RES_BUF], tt[T_RES_OFF]
+    if tt[T_FLAGS] & B.F_DATA_MISSING:
+        B.zero_in(ring, b, off, 0, length)
+        B.set_flags(ring, b, off, B.F_DATA_MISSING)
+    else:
+        buf = s.scratch if src == 1 else s.bounce
+        at = (cpu if src == 1 else task) * w.p[P_CAPMAX]
+        B.copy_in(ring, b, off, 0, buf, at, length)
+    s.k[K_COPIED] += length
+
+
+@njit(cache=True)
+def _finish(w, s, task, t):
+    """The probe is over: account the event, then the task thinks."""
+    tt = s.t[task]
+    k = s.k
+    lat = t - tt[T_START]
+    k[K_EVENTS] += 1
+    k[K_PAYLOAD] += tt[T_LEN]
+    k[K_CPU_PS] += tt[T_CPU_PS]
+    if tt[T_STATUS] != ST_RECORDED:
+        k[K_LOST_EVENTS] += 1
+    elif tt[T_FLAGS] & B.F_DATA_MISSING:
+        k[K_DATA_MISSING] += 1
+    s.h[H_LAT, bin_of(lat)] += 1
+    s.h[H_OFF, bin_of(tt[T_OFF_SUM])] += 1
+    s.h[H_SEC, bin_of(tt[T_OFF_MAX])] += 1
+    k[K_MAX_LAT] = max(k[K_MAX_LAT], lat)
+    k[K_MAX_OFF] = max(k[K_MAX_OFF], tt[T_OFF_SUM])
+    k[K_MAX_SEC] = max(k[K_MAX_SEC], tt[T_OFF_MAX])
+    rows = s.rows
+    r = s.g[G_ROWS]
+    if r < rows.shape[0]:
+        row = rows[r]
+        row[0] = tt[T_EVENT]
+        row[1] = task
+        row[2] = tt[T_KIND]
+        row[3] = tt[T_LEN]
+        row[4] = tt[T_START]
+        row[5] = t
+        row[6] = tt[T_RES_CPU]
+        row[7] = tt[T_COMMIT_CPU]
+        row[8] = tt[T_STATUS]
+        row[9] = tt[T_FLAGS]
+        row[10] = tt[T_FMINOR]
+        row[11] = tt[T_FMAJOR]
+        row[12] = tt[T_RESTARTS]
+        row[13] = tt[T_RETRIES]
+        row[14] = tt[T_OFF_SUM]
+        row[15] = tt[T_OFF_MAX]
+        row[16] = tt[T_PIN] if tt[T_COMMIT_CPU] >= 0 else -1
+        row[17] = tt[T_CPU_PS]
+        s.g[G_ROWS] = r + 1
+    s.g[G_COMPLETED] += 1
+    tt[T_STATE] = THINK
+    think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, tt[T_EVENT], 1), w.f[F_THINK]))
+    heap_push(s, t + think, task)
+    _release(w, s, tt[T_CPU], t)
+
+
+@njit(cache=True)
+def _step(w, s, ring, prog, task, t):
+    """Execute the task's next probe step at ``t``.
+
+    Returns its duration (>= 0) when the task goes on running, -1 when it
+    left the CPU (preempted, asleep, or finished).
+    """
+    tt = s.t[task]
+    cpu = tt[T_CPU]
+    costs = w.costs
+    # preemption at the end of the previous (preemptible) step
+    if tt[T_LAST_P] and s.c[cpu, C_RQ_LEN] > 0:
+        hazard = 1.0 - math.exp(-tt[T_LAST_DUR] / float(w.p[P_TIMESLICE]))
+        if _draw(w, s, task, S_PREEMPT) < hazard:
+            s.k[K_PREEMPTIONS] += 1
+            _release(w, s, cpu, t)
+            _place(w, s, task, t, tt[T_MOFF] == 0)
+            return np.int64(-1)
+    pc = tt[T_PC]
+    op = prog[pc, S.OP]
+    arg = prog[pc, S.ARG]
+    dur = np.int64(0)
+    nxt = pc + 1
+    length = tt[T_LEN]
+    dropped = tt[T_STATUS] != ST_RECORDED
+    if op == S.END:
+        _finish(w, s, task, t)
+        return np.int64(-1)
+    elif op == S.PREEMPT_OFF:
+        dur = costs[C_POFF]
+        tt[T_POFF] = 1
+        tt[T_N_START] = t
+    elif op == S.PREEMPT_ON:
+        dur = costs[C_PON]
+        sec = t + dur - tt[T_N_START]
+        tt[T_OFF_SUM] += sec
+        tt[T_OFF_MAX] = max(tt[T_OFF_MAX], sec)
+        tt[T_POFF] = 0
+    elif op == S.MIGRATE_OFF:
+        dur = costs[C_MOFF]
+        tt[T_MOFF] = 1
+    elif op == S.MIGRATE_ON:
+        dur = costs[C_MON]
+        tt[T_MOFF] = 0
+    elif op == S.KMALLOC:
+        dur = costs[C_KMALLOC]
+        s.k[K_KMALLOC] += 1
+    elif op == S.KFREE:
+        dur = 0
+    elif (op == S.STRNLEN or op == S.FAULT_IN or op == S.COPY_TO_SLOT
+          or op == S.COPY_TO_SCRATCH or op == S.COPY_TO_BOUNCE):
+        is_copy = op != S.STRNLEN and op != S.FAULT_IN
+        if op == S.STRNLEN and w.kind_payload[tt[T_KIND]] != PAYLOAD_STRING:
+            pass                              # a buffer's length is known
+        elif op == S.COPY_TO_SLOT and dropped:
+            pass                              # no slot: the copy is skipped
+        else:
+            if tt[T_PHASE] == 0:
+                minor, major, missing = _touch(w, s, task, t, arg == 0, is_copy)
+                if is_copy:
+                    tt[T_MISSING] = 1 if missing else 0
+                if major > 0:
+                    tt[T_PHASE] = 1
+                    tt[T_STEP_MINOR] = minor
+                    tt[T_STATE] = SLEEP
+                    s.k[K_SLEEPS] += 1
+                    heap_push(s, t + major, task)
+                    _release(w, s, cpu, t)
+                    return np.int64(-1)
+            else:
+                minor = tt[T_STEP_MINOR]
+                tt[T_PHASE] = 0
+            dur = minor
+            if op == S.STRNLEN:
+                dur += costs[C_STRNLEN] * length
+            elif op == S.FAULT_IN:
+                dur += costs[C_MCALL] * ((tt[T_ADDR] + length - 1) // PAGE
+                                         - tt[T_ADDR] // PAGE + 1)
+            else:
+                dur += costs[C_MCALL] + costs[C_MBYTE] * length + costs[C_CFU]
+                _copy_user(w, s, ring, task, cpu,
+                           0 if op == S.COPY_TO_SLOT else (1 if op == S.COPY_TO_SCRATCH else 2),
+                           arg)
+    elif op == S.MEMCPY_SCRATCH or op == S.MEMCPY_BOUNCE:
+        if not dropped:
+            dur = costs[C_MCALL] + costs[C_MBYTE] * length
+            _copy_kernel(w, s, ring, task, cpu, 1 if op == S.MEMCPY_SCRATCH else 2)
+    elif op == S.RESERVE:
+        header = ring.geo[B.G_HEADER]
+        size = B.record_size(header, length)
+        dur = costs[C_CLOCK] + costs[C_MBYTE] * header
+        if arg:
+            dur += costs[C_ACMPXCHG]
+            s.k[K_ATOMIC] += 1
+        else:
+            dur += costs[C_LCMPXCHG]
+        off = B.reserve(ring, cpu, size)
+        if off < 0:
+            tt[T_STATUS] = -off               # R_LOST_* -> ST_LOST_*
+        else:
+            tt[T_STATUS] = ST_RECORDED
+            tt[T_RES_BUF] = cpu
+            tt[T_RES_CPU] = cpu
+            tt[T_RES_OFF] = off
+            tt[T_RES_SIZE] = size
+            tt[T_RES_TIME] = t
+            B.write_header(ring, cpu, off, length, tt[T_KIND],
+                           tt[T_FLAGS] & B.F_DATA_MISSING, t, tt[T_EVENT], tt[T_ADDR])
+    elif op == S.ROLLBACK:
+        if not dropped:
+            dur = costs[C_LCMPXCHG]
+            B.rollback_or_pad(ring, tt[T_RES_BUF], tt[T_RES_OFF], tt[T_RES_SIZE],
+                              B.C_LOCAL if cpu == tt[T_RES_BUF] else B.C_REMOTE, t)
+            tt[T_RES_SIZE] = -1
+            tt[T_FLAGS] &= ~B.F_DATA_MISSING
+    elif op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC:
+        if not dropped:
+            b = tt[T_RES_BUF]
+            if op == S.COMMIT_ATOMIC:
+                how = B.C_ATOMIC
+                dur = costs[C_AADD]
+            elif op == S.COMMIT_SPLIT and cpu != b:
+                how = B.C_REMOTE
+                dur = costs[C_AADD_CONT]
+            else:
+                how = B.C_LOCAL
+                dur = costs[C_LADD]
+            if how != B.C_LOCAL:
+                s.k[K_ATOMIC] += 1
+            if cpu != b:
+                s.k[K_MIGRATIONS] += 1
+            B.commit(ring, b, tt[T_RES_OFF], tt[T_RES_SIZE], how, t)
+            pin = t - tt[T_RES_TIME]
+            tt[T_PIN] = pin
+            s.h[H_PIN, bin_of(pin)] += 1
+            s.k[K_MAX_PIN] = max(s.k[K_MAX_PIN], pin)
+            tt[T_COMMIT_CPU] = cpu
+            tt[T_RES_SIZE] = -1
+    elif op == S.READ_CS:
+        dur = costs[C_CSREAD]
+        tt[T_CS_SNAP] = s.c[cpu, C_NSW]
+    elif op == S.RETRY_IF_CS:
+        dur = costs[C_CSREAD]
+        if s.c[cpu, C_NSW] != tt[T_CS_SNAP]:
+            slot = prog[pc, S.SLOT]
+            if s.jumps[task, slot] < prog[pc, S.BOUND]:
+                s.jumps[task, slot] += 1
+                tt[T_RETRIES] += 1
+                s.k[K_RETRIES] += 1
+                nxt = prog[pc, S.TARGET]
+            else:
+                tt[T_FLAGS] |= B.F_DATA_MISSING   # the copy may be torn
+    elif op == S.IF_MISSING:
+        if tt[T_MISSING]:
+            slot = prog[pc, S.SLOT]
+            if s.jumps[task, slot] < prog[pc, S.BOUND]:
+                s.jumps[task, slot] += 1
+                tt[T_RESTARTS] += 1
+                s.k[K_RESTARTS] += 1
+                tt[T_MISSING] = 0
+                nxt = prog[pc, S.TARGET]
+    elif op == S.GOTO:
+        nxt = prog[pc, S.TARGET]
+    tt[T_PC] = nxt
+    tt[T_CPU_PS] += dur
+    tt[T_LAST_DUR] = dur
+    tt[T_LAST_P] = 1 - tt[T_POFF]
+    return dur
+
+
+@njit(cache=True)
+def _reader(w, s, ring, b, t):
+    """The consumer of buffer ``b`` wakes at ``t``."""
+    done = B.consume(ring, b, t, w.p[P_READ_PSB], w.p[P_VERIFY] != 0, w.arena,
+                     w.p[P_CAPMAX], w.p[P_NKINDS], s.delivery, np.int64(1) << 62)
+    finished = s.g[G_TASKS_DONE] == w.p[P_NTASK]
+    if finished and ring.st[b, B.RD] == ring.st[b, B.WR]:
+        return                                # drained after the last event
+    heap_push(s, max(t + w.p[P_PERIOD], done), w.p[P_NTASK] + b)
+
+
+@njit(cache=True)
+def init(w, s, ring):
+    """Tasks start thinking on their home CPUs; readers at their period."""
+    n_tasks = w.p[P_NTASK]
+    n_cpus = w.p[P_NCPU]
+    for c in range(n_cpus):
+        s.c[c, C_CUR] = -1
+    for task in range(n_tasks):
+        s.t[task, T_STATE] = THINK
+        s.t[task, T_CPU] = task % n_cpus
+        s.t[task, T_EVENT] = -1
+        think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, task, 0), w.f[F_THINK]))
+        heap_push(s, think, task)
+    for b in range(n_cpus):
+        heap_push(s, w.p[P_PERIOD], n_tasks + b)
+    if w.p[P_FMODEL] == 1:
+        for page in range(s.resident.size):
+            s.resident[page] = np.int64(exponential(
+                u01(w.p[P_SEED], S_EVICT, page, np.int64(1) << 40), w.f[F_RESIDENCY]))
+
+
+@njit(cache=True)
+def run_chunk(w, s, ring, prog, target):
+    """Advance the simulation until ``target`` events have completed (in
+    total) or nothing is left to happen. Returns True when the run is over."""
+    n_tasks = w.p[P_NTASK]
+    g = s.g
+    while g[G_HEAP] > 0 and g[G_COMPLETED] < target:
+        t, code = heap_pop(s)
+        g[G_NOW] = t
+        if code >= n_tasks:
+            _reader(w, s, ring, code - n_tasks, t)
+            continue
+        task = code
+        state = s.t[task, T_STATE]
+        if state == THINK:
+            if g[G_ISSUED] >= w.p[P_EVENTS]:
+                s.t[task, T_STATE] = DONE
+                g[G_TASKS_DONE] += 1
+                if g[G_TASKS_DONE] == n_tasks:
+                    for b in range(w.p[P_NCPU]):
+                        B.flush(ring, b)
+                continue
+            _issue(w, s, task, t)
+            _place(w, s, task, t, True)
+        elif state == SLEEP:
+            _place(w, s, task, t, s.t[task, T_MOFF] == 0)
+        else:
+            while True:
+                g[G_STEPS] += 1
+                dur = _step(w, s, ring, prog, task, t)
+                if dur < 0:
+                    break
+                t += dur
+                if g[G_HEAP] > 0 and not _less(t, task, s.heap_t[0], s.heap_v[0]):
+                    heap_push(s, t, task)
+                    break
+    return g[G_HEAP] == 0

@@ -1,0 +1,1 @@
+"""Slow, obvious pure-Python models that the compiled kernels are tested against."""

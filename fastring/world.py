@@ -1,0 +1,108 @@
+"""The world around the buffer, prepared once per run from the config.
+
+Turns the validated config into the fixed-dtype arrays the engine reads:
+the syscall mix, each task's working set in the seeded user-memory arena,
+the fault injections, the cost vector and the scalar parameters. Nothing
+here is random at run time: the arena and working sets come from the seed.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from . import buffer as B
+from .config import ConfigError, resolved_costs
+from .costs import to_ps
+from .rng import S_WS, arena as make_arena, u01_py
+
+PAGE = 4096
+PAYLOAD_NONE, PAYLOAD_STRING, PAYLOAD_BUFFER = 0, 1, 2
+PAYLOADS = {"none": PAYLOAD_NONE, "string": PAYLOAD_STRING, "buffer": PAYLOAD_BUFFER}
+FAULT_MODELS = ("bernoulli", "residency")
+FAULT_MINOR, FAULT_MAJOR = 1, 2
+
+# int64 parameter vector
+(P_SEED, P_EVENTS, P_NCPU, P_NTASK, P_TIMESLICE, P_CAPMAX, P_PERIOD,
+ P_READ_PSB, P_VERIFY, P_FMODEL, P_NKINDS, P_ARENA, P_NPAGES, P_MAXPG,
+ N_P) = range(15)
+# float64 parameter vector
+(F_PMIGRATE, F_THINK, F_PMINOR, F_PMAJOR, F_RESIDENCY, F_PMAJ_MISSING,
+ F_MINOR, F_MAJOR, F_SIGMA, N_F) = range(10)
+
+World = namedtuple("World", "p f costs kind_cdf kind_payload kind_median "
+                            "kind_sigma ws_base ws_bytes inj_event inj_kind "
+                            "inj_delay arena")
+World.__doc__ = "Read-only inputs of a run (see world.prepare)."
+
+
+def kinds(cfg: dict) -> list[str]:
+    """Syscall kind names, in the order their index is written in records."""
+    return list(cfg["workload"]["syscalls"])
+
+
+def prepare(cfg: dict) -> World:
+    """Build the run's read-only arrays; raises ConfigError on settings that
+    only conflict once combined (e.g. a capture larger than user memory)."""
+    run, mach, wl, fl, rd = (cfg[k] for k in ("run", "machine", "workload",
+                                              "faults", "reader"))
+    seed = run["seed"]
+    n_cpus, n_tasks = mach["n_cpus"], mach["n_cpus"] * mach["tasks_per_cpu"]
+    arena_bytes = wl["user_pages"] * PAGE
+    ws_bytes = min(wl["working_set_pages"], wl["user_pages"]) * PAGE
+    if wl["capture_max"] > arena_bytes:
+        raise ConfigError(
+            f"workload.capture_max: must be <= workload.user_pages * 4096 "
+            f"= {arena_bytes} (a payload is read from user memory), got "
+            f"{wl['capture_max']}")
+    mix = wl["syscalls"]
+    names = kinds(cfg)
+    w = np.array([mix[k]["weight"] for k in names], dtype=np.float64)
+    cdf = np.cumsum(w) / w.sum()
+    cdf[-1] = 1.0
+    ws_base = np.array(
+        [int(u01_py(seed, S_WS, t, 0) * (wl["user_pages"] - ws_bytes // PAGE + 1)) * PAGE
+         for t in range(n_tasks)], dtype=np.int64)
+    inj = fl["inject"]
+    p = np.zeros(N_P, dtype=np.int64)
+    p[P_SEED] = seed
+    p[P_EVENTS] = run["events"]
+    p[P_NCPU] = n_cpus
+    p[P_NTASK] = n_tasks
+    p[P_TIMESLICE] = mach["timeslice_ns"] * 1000
+    p[P_CAPMAX] = wl["capture_max"]
+    p[P_PERIOD] = rd["period_ns"] * 1000
+    p[P_READ_PSB] = int(round(1e6 / rd["bytes_per_ns"]))
+    p[P_VERIFY] = int(rd["verify"])
+    p[P_FMODEL] = FAULT_MODELS.index(fl["model"])
+    p[P_NKINDS] = len(names)
+    p[P_ARENA] = arena_bytes
+    p[P_NPAGES] = wl["user_pages"]
+    p[P_MAXPG] = wl["capture_max"] // PAGE + 2
+    f = np.zeros(N_F, dtype=np.float64)
+    f[F_PMIGRATE] = mach["p_migrate"]
+    f[F_THINK] = wl["think_ns"] * 1000.0
+    f[F_PMINOR] = fl["p_minor"]
+    f[F_PMAJOR] = fl["p_major"]
+    f[F_RESIDENCY] = fl["residency_ns"] * 1000.0
+    f[F_PMAJ_MISSING] = fl["p_major_given_missing"]
+    f[F_MINOR] = fl["minor_ns"] * 1000.0
+    f[F_MAJOR] = fl["major_ns"] * 1000.0
+    f[F_SIGMA] = fl["sigma"]
+    return World(
+        p, f, to_ps(resolved_costs(cfg)), cdf,
+        np.array([PAYLOADS[mix[k]["payload"]] for k in names], dtype=np.int64),
+        np.array([mix[k]["len_median"] for k in names], dtype=np.float64),
+        np.array([mix[k]["len_sigma"] for k in names], dtype=np.float64),
+        ws_base, np.int64(ws_bytes),
+        np.array([i["event"] for i in inj], dtype=np.int64),
+        np.array([FAULT_MINOR if i["kind"] == "minor" else FAULT_MAJOR for i in inj],
+                 dtype=np.int64),
+        np.array([i["delay_ns"] * 1000 for i in inj], dtype=np.int64),
+        make_arena(seed, arena_bytes))
+
+
+def new_ring(cfg: dict) -> B.Ring:
+    b = cfg["buffer"]
+    return B.new_ring(cfg["machine"]["n_cpus"], b["subbuf_size"], b["n_subbuf"],
+                      b["header_size"], b["mode"])

@@ -1,0 +1,139 @@
+"""Tests of ``fastring calibrate`` (fastring/calibrate.py)."""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import tomllib
+
+import pytest
+
+from fastring import calibrate, costs
+
+
+@pytest.fixture(scope="module")
+def quick_results():
+    return calibrate.measure(repeats=3, quick=True)
+
+
+def _fake_results():
+    measured = {"clock_read": 23.5, "atomic_add": 2.0625,
+                "memcpy_byte": 0.007306414698683670, "local_add": 1e-05,
+                "kmalloc_kfree": 7.094661788491556}
+    def st(v):
+        return {"median": v, "p25": v * 0.9, "p75": v * 1.1, "min": v * 0.8,
+                "max": v * 1.3, "repeats": 5, "what": "x"}
+    return {
+        "costs": {k: st(v) for k, v in measured.items()},
+        "measured": {"minor_fault": dict(st(1234.5),
+                                         what='a "quoted" \\ note')},
+        "unmeasured": {"preempt_off": "kernel-only"},
+        "notes": [],
+        "host": {"cpu_model": 'Weird "CPU" \\ name', "cores": 2,
+                 "kernel": "6.1.0"},
+        "params": {"repeats": 5, "quick": False, "elapsed_s": 1.5},
+    }, measured
+
+
+def test_profile_round_trip(tmp_path):
+    results, measured = _fake_results()
+    path = tmp_path / "sub" / "host.toml"
+    calibrate.write_profile(results, path)
+    prof = costs.load_profile(str(path))
+    for key in costs.COST_KEYS:
+        assert prof[key] == measured.get(key, costs.DEFAULT[key]), key
+    data = tomllib.loads(path.read_text())
+    assert set(data["costs"]) == set(measured)
+    assert data["host"]["cpu_model"] == 'Weird "CPU" \\ name'
+    assert data["measured"]["minor_fault"] == 1234.5
+    assert data["spread"]["clock_read"]["p75"] == 23.5 * 1.1
+    # keys left out are listed in a comment so the reader knows
+    text = path.read_text()
+    for key in costs.COST_KEYS:
+        if key not in measured:
+            assert f"#   {key} = " in text
+    # written under a temporary name, then renamed: nothing else is left
+    assert [p.name for p in path.parent.iterdir()] == ["host.toml"]
+
+
+def test_write_profile_rejects_unknown_key(tmp_path):
+    results, _ = _fake_results()
+    results["costs"]["no_such_cost"] = results["costs"]["clock_read"]
+    with pytest.raises(ValueError, match="no_such_cost"):
+        calibrate.write_profile(results, tmp_path / "x.toml")
+    assert not (tmp_path / "x.toml").exists()
+
+
+def test_atomic_add_exact_under_two_threads():
+    n = 200_000
+    total, expected = calibrate.atomic_add_threads(n, threads=2)
+    assert expected == 2 * n
+    assert total == 2 * n
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="the lock-prefix check is x86_64 only")
+def test_lock_prefix_in_generated_code():
+    found = calibrate.check_atomic_asm()
+    assert found["atomic_add"].startswith("lock ")
+    assert found["atomic_add_contended"].startswith("lock ")
+    assert found["atomic_cmpxchg"] == "lock cmpxchgq"
+    assert found["local_add"] == "no lock"
+    assert found["local_cmpxchg"] == "no lock"
+    assert found["memcpy"] == "calls memcpy"
+
+
+def _finite_positive(st):
+    return math.isfinite(st["median"]) and st["median"] > 0
+
+
+def test_quick_calibration_numbers(quick_results):
+    res = quick_results
+    expected = {"local_add", "atomic_add", "local_cmpxchg", "atomic_cmpxchg",
+                "memcpy_call", "memcpy_byte", "kmalloc_kfree", "clock_read",
+                "cs_count_read"}
+    if (os.cpu_count() or 1) > 1:
+        expected.add("atomic_add_contended")
+    assert expected <= set(res["costs"])
+    for key, st in res["costs"].items():
+        assert key in costs.COST_KEYS
+        assert _finite_positive(st), (key, st)
+        assert st["min"] <= st["p25"] <= st["median"] <= st["p75"] <= st["max"]
+        assert st["repeats"] == 3
+    for name, st in res["measured"].items():
+        assert _finite_positive(st), (name, st)
+    # every cost key is either measured or explained
+    for key in costs.COST_KEYS:
+        assert key in res["costs"] or key in res["unmeasured"]
+    # coarse sanity: a locked add costs more than a plain one
+    assert res["costs"]["atomic_add"]["median"] > \
+        res["costs"]["local_add"]["median"]
+    if "minor_fault" in res["measured"]:
+        assert res["measured"]["minor_fault"]["median"] > 50
+
+
+def test_quick_results_write_and_load(quick_results, tmp_path):
+    path = calibrate.write_profile(quick_results, tmp_path / "q.toml")
+    prof = costs.load_profile(str(path))
+    for key, st in quick_results["costs"].items():
+        assert prof[key] == st["median"]
+    table = calibrate.format_table(quick_results)
+    for key in quick_results["costs"]:
+        st = quick_results["costs"][key]
+        assert key in table
+        assert f"{st['median'] / costs.DEFAULT[key]:.2f}x" in table
+    assert "ratio" in table and "default" in table
+
+
+def test_main_writes_profile(tmp_path, capsys):
+    out = tmp_path / "cal.toml"
+    assert calibrate.main(["--quick", "--repeats", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "atomic_add" in text and str(out) in text
+    prof = costs.load_profile(str(out))
+    assert set(prof) == set(costs.COST_KEYS)
+
+
+def test_main_rejects_bad_repeats():
+    with pytest.raises(SystemExit):
+        calibrate.main(["--repeats", "0"])
