@@ -158,6 +158,7 @@ def event_batch(rows: np.ndarray, strategy: str, kinds: list[str]) -> pa.RecordB
         "preempt_section_ns": ns(col["preempt_section_ps"]),
         "pin_ns": pa.array(np.where(col["pin_ps"] >= 0, col["pin_ps"] / 1000.0, np.nan)),
         "cpu_ns": ns(col["cpu_ps"]),
+        "user_addr": pa.array(col["user_addr"], pa.int64()),
     })
 
 

@@ -442,6 +442,16 @@ def _apply_override(cfg: dict, item) -> None:
         node[last] = value             # any other value, tables too, replaces
 
 
+def _is_complete(source: Mapping) -> bool:
+    """Does ``source`` give every section and key (a config :func:`load` made)?
+    Such a config is taken as it is: merging it into the defaults again would
+    add the default syscall kinds to its mix."""
+    defaults = _defaults()
+    return set(source) == set(defaults) and all(
+        isinstance(source[sec], Mapping) and set(source[sec]) >= set(defaults[sec])
+        for sec in defaults if isinstance(defaults[sec], dict) and defaults[sec])
+
+
 def load(source=None, overrides: Iterable[str] = ()) -> dict:
     """Defaults, then ``source`` (None, a partial nested dict or a TOML file
     path), then ``overrides`` (``"section.key=value"`` strings); validated and
@@ -453,7 +463,10 @@ def load(source=None, overrides: Iterable[str] = ()) -> dict:
         if not isinstance(source, Mapping):
             raise ConfigError(f"config: source must be None, a table or a "
                               f"TOML file path, got {source!r}")
-        _merge(cfg, source)
+        if _is_complete(source):
+            cfg = copy.deepcopy(dict(source))   # already loaded: load(load(x)) == load(x)
+        else:
+            _merge(cfg, source)
     for item in [overrides] if isinstance(overrides, str) else overrides:
         _apply_override(cfg, item)
     return validate(cfg)

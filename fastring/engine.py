@@ -77,7 +77,8 @@ HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
 EVENT_COLUMNS = ("event", "task", "kind", "payload_len", "start_ps", "end_ps",
                  "reserve_cpu", "commit_cpu", "status", "flags",
                  "faults_minor", "faults_major", "restarts", "retries",
-                 "preempt_off_ps", "preempt_section_ps", "pin_ps", "cpu_ps")
+                 "preempt_off_ps", "preempt_section_ps", "pin_ps", "cpu_ps",
+                 "user_addr")
 N_E = len(EVENT_COLUMNS)
 # page states of the current event (per task)
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
@@ -107,7 +108,7 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
 
 # -- the heap of pending happenings: (time, code), smallest first ------------
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _less(ta, va, tb, vb):
     return ta < tb or (ta == tb and va < vb)
 
@@ -210,12 +211,11 @@ def _issue(w, s, task, t):
     """The task's think time ended: it issues the next syscall event."""
     ev = s.g[G_ISSUED]
     s.g[G_ISSUED] = ev + 1
-    tt = s.t[task]
-    tt[T_EVENT] = ev
-    tt[T_DRAW] = 0
-    tt[T_PC] = 0
-    tt[T_PHASE] = 0
-    tt[T_START] = t
+    s.t[task, T_EVENT] = ev
+    s.t[task, T_DRAW] = 0
+    s.t[task, T_PC] = 0
+    s.t[task, T_PHASE] = 0
+    s.t[task, T_START] = -1                # set when the probe starts running
     seed = w.p[P_SEED]
     kind = np.int64(np.searchsorted(w.kind_cdf, u01(seed, S_KIND, ev, 0), side="right"))
     if kind >= w.p[P_NKINDS]:
@@ -227,25 +227,27 @@ def _issue(w, s, task, t):
         length = np.int64(min(max(x + 0.5, 1.0), float(w.p[P_CAPMAX])))
     span = max(w.ws_bytes, length)
     base = min(w.ws_base[task], w.p[P_ARENA] - span)
-    tt[T_KIND] = kind
-    tt[T_LEN] = length
-    tt[T_ADDR] = base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
+    s.t[task, T_KIND] = kind
+    s.t[task, T_LEN] = length
+    s.t[task, T_ADDR] = base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
     for f in (T_FLAGS, T_MISSING, T_STATUS, T_POFF, T_MOFF, T_OFF_SUM,
               T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS,
               T_RETRIES, T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN):
-        tt[f] = 0
-    tt[T_RES_SIZE] = -1
-    tt[T_RES_BUF] = -1
-    tt[T_RES_CPU] = -1
-    tt[T_COMMIT_CPU] = -1
-    s.jumps[task, :] = 0
-    s.pages[task, :] = PG_UNSEEN
+        s.t[task, f] = 0
+    s.t[task, T_RES_SIZE] = -1
+    s.t[task, T_RES_BUF] = -1
+    s.t[task, T_RES_CPU] = -1
+    s.t[task, T_COMMIT_CPU] = -1
+    for j in range(s.jumps.shape[1]):
+        s.jumps[task, j] = 0
+    for j in range(s.pages.shape[1]):
+        s.pages[task, j] = PG_UNSEEN
     i = s.g[G_INJ]
     while i < w.inj_event.size and w.inj_event[i] < ev:
         i += 1
     if i < w.inj_event.size and w.inj_event[i] == ev:
-        tt[T_INJ_KIND] = w.inj_kind[i]
-        tt[T_INJ_DELAY] = w.inj_delay[i]
+        s.t[task, T_INJ_KIND] = w.inj_kind[i]
+        s.t[task, T_INJ_DELAY] = w.inj_delay[i]
         i += 1
     s.g[G_INJ] = i
 
@@ -267,24 +269,22 @@ def _touch(w, s, task, t, may_fault, is_copy):
     taken, the sleep of major faults taken, and whether a page was missing
     and could not be faulted in (``may_fault`` false).
     """
-    tt = s.t[task]
-    length = tt[T_LEN]
+    length = s.t[task, T_LEN]
     if length == 0:
         return np.int64(0), np.int64(0), False
-    first = tt[T_ADDR] // PAGE
-    last = (tt[T_ADDR] + length - 1) // PAGE
-    ev = tt[T_EVENT]
+    first = s.t[task, T_ADDR] // PAGE
+    last = (s.t[task, T_ADDR] + length - 1) // PAGE
+    ev = s.t[task, T_EVENT]
     seed = w.p[P_SEED]
-    pages = s.pages[task]
-    if is_copy and tt[T_INJ_KIND] != 0:
-        pages[0] = PG_INJECTED           # forced at the first copy's first page
+    if is_copy and s.t[task, T_INJ_KIND] != 0:
+        s.pages[task, 0] = PG_INJECTED           # forced at the first copy's first page
     minor = np.int64(0)
     major = np.int64(0)
     missing = False
     residency = w.p[P_FMODEL] == 1
     for j in range(last - first + 1):
         page = first + j
-        state = pages[j]
+        state = s.pages[task, j]
         if state == PG_UNSEEN or (residency and state == PG_IN):
             if residency:
                 if s.resident[page] > t:
@@ -301,28 +301,28 @@ def _touch(w, s, task, t, may_fault, is_copy):
                     state = PG_MAJOR
                 else:
                     state = PG_IN
-            pages[j] = state
+            s.pages[task, j] = state
         if state == PG_IN:
             continue
         if not may_fault:
             missing = True
             continue
         if state == PG_INJECTED:
-            d = tt[T_INJ_DELAY]
-            is_major = tt[T_INJ_KIND] == FAULT_MAJOR
-            tt[T_INJ_KIND] = 0
+            d = s.t[task, T_INJ_DELAY]
+            is_major = s.t[task, T_INJ_KIND] == FAULT_MAJOR
+            s.t[task, T_INJ_KIND] = 0
         else:
             is_major = state == PG_MAJOR
             d = _service(w, s, task, is_major)
         if is_major:
             major += d
-            tt[T_FMAJOR] += 1
+            s.t[task, T_FMAJOR] += 1
             s.k[K_FMAJOR] += 1
         else:
             minor += d
-            tt[T_FMINOR] += 1
+            s.t[task, T_FMINOR] += 1
             s.k[K_FMINOR] += 1
-        pages[j] = PG_IN
+        s.pages[task, j] = PG_IN
         if residency:
             s.resident[page] = t + minor + major + np.int64(
                 exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
@@ -333,35 +333,33 @@ def _touch(w, s, task, t, may_fault, is_copy):
 def _copy_user(w, s, ring, task, cpu, dest, nofault):
     """Move the payload bytes from user memory into ``dest`` (0 slot,
     1 scratch, 2 bounce); zeros and DATA_MISSING when a page was missing."""
-    tt = s.t[task]
-    length = tt[T_LEN]
+    length = s.t[task, T_LEN]
     cap = w.p[P_CAPMAX]
-    missing = tt[T_MISSING] != 0
+    missing = s.t[task, T_MISSING] != 0
     if missing:
-        tt[T_FLAGS] |= B.F_DATA_MISSING
+        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
     if dest == 0:
         if missing:
-            B.zero_in(ring, tt[T_RES_BUF], tt[T_RES_OFF], 0, length)
-            B.set_flags(ring, tt[T_RES_BUF], tt[T_RES_OFF], B.F_DATA_MISSING)
+            B.zero_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, length)
+            B.set_flags(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], B.F_DATA_MISSING)
         else:
-            B.copy_in(ring, tt[T_RES_BUF], tt[T_RES_OFF], 0, w.arena, tt[T_ADDR], length)
+            B.copy_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, w.arena, s.t[task, T_ADDR], length)
     else:
         buf = s.scratch if dest == 1 else s.bounce
         at = (cpu if dest == 1 else task) * cap
         if missing:
             buf[at:at + length] = 0
         else:
-            B.memcpy(buf, at, w.arena, tt[T_ADDR], length)
+            B.memcpy(buf, at, w.arena, s.t[task, T_ADDR], length)
     s.k[K_COPIED] += length
 
 
 @njit(cache=True)
 def _copy_kernel(w, s, ring, task, cpu, src):
     """memcpy from the scratch (1) or bounce (2) buffer into the slot."""
-    tt = s.t[task]
-    length = tt[T_LEN]
-    b, off = tt[T_RES_BUF], tt[T_RES_OFF]
-    if tt[T_FLAGS] & B.F_DATA_MISSING:
+    length = s.t[task, T_LEN]
+    b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
+    if s.t[task, T_FLAGS] & B.F_DATA_MISSING:
         B.zero_in(ring, b, off, 0, length)
         B.set_flags(ring, b, off, B.F_DATA_MISSING)
     else:
@@ -374,50 +372,40 @@ def _copy_kernel(w, s, ring, task, cpu, src):
 @njit(cache=True)
 def _finish(w, s, task, t):
     """The probe is over: account the event, then the task thinks."""
-    tt = s.t[task]
     k = s.k
-    lat = t - tt[T_START]
+    lat = t - s.t[task, T_START]
     k[K_EVENTS] += 1
-    k[K_PAYLOAD] += tt[T_LEN]
-    k[K_CPU_PS] += tt[T_CPU_PS]
-    if tt[T_STATUS] != ST_RECORDED:
+    k[K_PAYLOAD] += s.t[task, T_LEN]
+    k[K_CPU_PS] += s.t[task, T_CPU_PS]
+    if s.t[task, T_STATUS] != ST_RECORDED:
         k[K_LOST_EVENTS] += 1
-    elif tt[T_FLAGS] & B.F_DATA_MISSING:
+    elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
         k[K_DATA_MISSING] += 1
     s.h[H_LAT, bin_of(lat)] += 1
-    s.h[H_OFF, bin_of(tt[T_OFF_SUM])] += 1
-    s.h[H_SEC, bin_of(tt[T_OFF_MAX])] += 1
+    s.h[H_OFF, bin_of(s.t[task, T_OFF_SUM])] += 1
+    s.h[H_SEC, bin_of(s.t[task, T_OFF_MAX])] += 1
     k[K_MAX_LAT] = max(k[K_MAX_LAT], lat)
-    k[K_MAX_OFF] = max(k[K_MAX_OFF], tt[T_OFF_SUM])
-    k[K_MAX_SEC] = max(k[K_MAX_SEC], tt[T_OFF_MAX])
+    k[K_MAX_OFF] = max(k[K_MAX_OFF], s.t[task, T_OFF_SUM])
+    k[K_MAX_SEC] = max(k[K_MAX_SEC], s.t[task, T_OFF_MAX])
     rows = s.rows
     r = s.g[G_ROWS]
     if r < rows.shape[0]:
-        row = rows[r]
-        row[0] = tt[T_EVENT]
-        row[1] = task
-        row[2] = tt[T_KIND]
-        row[3] = tt[T_LEN]
-        row[4] = tt[T_START]
-        row[5] = t
-        row[6] = tt[T_RES_CPU]
-        row[7] = tt[T_COMMIT_CPU]
-        row[8] = tt[T_STATUS]
-        row[9] = tt[T_FLAGS]
-        row[10] = tt[T_FMINOR]
-        row[11] = tt[T_FMAJOR]
-        row[12] = tt[T_RESTARTS]
-        row[13] = tt[T_RETRIES]
-        row[14] = tt[T_OFF_SUM]
-        row[15] = tt[T_OFF_MAX]
-        row[16] = tt[T_PIN] if tt[T_COMMIT_CPU] >= 0 else -1
-        row[17] = tt[T_CPU_PS]
+        for i, f in enumerate((T_EVENT, T_STATE, T_KIND, T_LEN, T_START,
+                               T_START, T_RES_CPU, T_COMMIT_CPU, T_STATUS,
+                               T_FLAGS, T_FMINOR, T_FMAJOR, T_RESTARTS,
+                               T_RETRIES, T_OFF_SUM, T_OFF_MAX, T_PIN,
+                               T_CPU_PS, T_ADDR)):
+            rows[r, i] = s.t[task, f]
+        rows[r, 1] = task
+        rows[r, 5] = t
+        if s.t[task, T_COMMIT_CPU] < 0:
+            rows[r, 16] = -1
         s.g[G_ROWS] = r + 1
     s.g[G_COMPLETED] += 1
-    tt[T_STATE] = THINK
-    think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, tt[T_EVENT], 1), w.f[F_THINK]))
+    s.t[task, T_STATE] = THINK
+    think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, s.t[task, T_EVENT], 1), w.f[F_THINK]))
     heap_push(s, t + think, task)
-    _release(w, s, tt[T_CPU], t)
+    _release(w, s, s.t[task, T_CPU], t)
 
 
 @njit(cache=True)
@@ -427,43 +415,44 @@ def _step(w, s, ring, prog, task, t):
     Returns its duration (>= 0) when the task goes on running, -1 when it
     left the CPU (preempted, asleep, or finished).
     """
-    tt = s.t[task]
-    cpu = tt[T_CPU]
+    cpu = s.t[task, T_CPU]
     costs = w.costs
     # preemption at the end of the previous (preemptible) step
-    if tt[T_LAST_P] and s.c[cpu, C_RQ_LEN] > 0:
-        hazard = 1.0 - math.exp(-tt[T_LAST_DUR] / float(w.p[P_TIMESLICE]))
+    if s.t[task, T_LAST_P] and s.c[cpu, C_RQ_LEN] > 0:
+        hazard = 1.0 - math.exp(-s.t[task, T_LAST_DUR] / float(w.p[P_TIMESLICE]))
         if _draw(w, s, task, S_PREEMPT) < hazard:
             s.k[K_PREEMPTIONS] += 1
             _release(w, s, cpu, t)
-            _place(w, s, task, t, tt[T_MOFF] == 0)
+            _place(w, s, task, t, s.t[task, T_MOFF] == 0)
             return np.int64(-1)
-    pc = tt[T_PC]
+    if s.t[task, T_START] < 0:
+        s.t[task, T_START] = t             # latency counts from the probe's start
+    pc = s.t[task, T_PC]
     op = prog[pc, S.OP]
     arg = prog[pc, S.ARG]
     dur = np.int64(0)
     nxt = pc + 1
-    length = tt[T_LEN]
-    dropped = tt[T_STATUS] != ST_RECORDED
+    length = s.t[task, T_LEN]
+    dropped = s.t[task, T_STATUS] != ST_RECORDED
     if op == S.END:
         _finish(w, s, task, t)
         return np.int64(-1)
     elif op == S.PREEMPT_OFF:
         dur = costs[C_POFF]
-        tt[T_POFF] = 1
-        tt[T_N_START] = t
+        s.t[task, T_POFF] = 1
+        s.t[task, T_N_START] = t
     elif op == S.PREEMPT_ON:
         dur = costs[C_PON]
-        sec = t + dur - tt[T_N_START]
-        tt[T_OFF_SUM] += sec
-        tt[T_OFF_MAX] = max(tt[T_OFF_MAX], sec)
-        tt[T_POFF] = 0
+        sec = t + dur - s.t[task, T_N_START]
+        s.t[task, T_OFF_SUM] += sec
+        s.t[task, T_OFF_MAX] = max(s.t[task, T_OFF_MAX], sec)
+        s.t[task, T_POFF] = 0
     elif op == S.MIGRATE_OFF:
         dur = costs[C_MOFF]
-        tt[T_MOFF] = 1
+        s.t[task, T_MOFF] = 1
     elif op == S.MIGRATE_ON:
         dur = costs[C_MON]
-        tt[T_MOFF] = 0
+        s.t[task, T_MOFF] = 0
     elif op == S.KMALLOC:
         dur = costs[C_KMALLOC]
         s.k[K_KMALLOC] += 1
@@ -472,32 +461,32 @@ def _step(w, s, ring, prog, task, t):
     elif (op == S.STRNLEN or op == S.FAULT_IN or op == S.COPY_TO_SLOT
           or op == S.COPY_TO_SCRATCH or op == S.COPY_TO_BOUNCE):
         is_copy = op != S.STRNLEN and op != S.FAULT_IN
-        if op == S.STRNLEN and w.kind_payload[tt[T_KIND]] != PAYLOAD_STRING:
+        if op == S.STRNLEN and w.kind_payload[s.t[task, T_KIND]] != PAYLOAD_STRING:
             pass                              # a buffer's length is known
         elif op == S.COPY_TO_SLOT and dropped:
             pass                              # no slot: the copy is skipped
         else:
-            if tt[T_PHASE] == 0:
+            if s.t[task, T_PHASE] == 0:
                 minor, major, missing = _touch(w, s, task, t, arg == 0, is_copy)
                 if is_copy:
-                    tt[T_MISSING] = 1 if missing else 0
+                    s.t[task, T_MISSING] = 1 if missing else 0
                 if major > 0:
-                    tt[T_PHASE] = 1
-                    tt[T_STEP_MINOR] = minor
-                    tt[T_STATE] = SLEEP
+                    s.t[task, T_PHASE] = 1
+                    s.t[task, T_STEP_MINOR] = minor
+                    s.t[task, T_STATE] = SLEEP
                     s.k[K_SLEEPS] += 1
                     heap_push(s, t + major, task)
                     _release(w, s, cpu, t)
                     return np.int64(-1)
             else:
-                minor = tt[T_STEP_MINOR]
-                tt[T_PHASE] = 0
+                minor = s.t[task, T_STEP_MINOR]
+                s.t[task, T_PHASE] = 0
             dur = minor
             if op == S.STRNLEN:
                 dur += costs[C_STRNLEN] * length
             elif op == S.FAULT_IN:
-                dur += costs[C_MCALL] * ((tt[T_ADDR] + length - 1) // PAGE
-                                         - tt[T_ADDR] // PAGE + 1)
+                dur += costs[C_MCALL] * ((s.t[task, T_ADDR] + length - 1) // PAGE
+                                         - s.t[task, T_ADDR] // PAGE + 1)
             else:
                 dur += costs[C_MCALL] + costs[C_MBYTE] * length + costs[C_CFU]
                 _copy_user(w, s, ring, task, cpu,
@@ -518,26 +507,26 @@ def _step(w, s, ring, prog, task, t):
             dur += costs[C_LCMPXCHG]
         off = B.reserve(ring, cpu, size)
         if off < 0:
-            tt[T_STATUS] = -off               # R_LOST_* -> ST_LOST_*
+            s.t[task, T_STATUS] = -off               # R_LOST_* -> ST_LOST_*
         else:
-            tt[T_STATUS] = ST_RECORDED
-            tt[T_RES_BUF] = cpu
-            tt[T_RES_CPU] = cpu
-            tt[T_RES_OFF] = off
-            tt[T_RES_SIZE] = size
-            tt[T_RES_TIME] = t
-            B.write_header(ring, cpu, off, length, tt[T_KIND],
-                           tt[T_FLAGS] & B.F_DATA_MISSING, t, tt[T_EVENT], tt[T_ADDR])
+            s.t[task, T_STATUS] = ST_RECORDED
+            s.t[task, T_RES_BUF] = cpu
+            s.t[task, T_RES_CPU] = cpu
+            s.t[task, T_RES_OFF] = off
+            s.t[task, T_RES_SIZE] = size
+            s.t[task, T_RES_TIME] = t
+            B.write_header(ring, cpu, off, length, s.t[task, T_KIND],
+                           s.t[task, T_FLAGS] & B.F_DATA_MISSING, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
     elif op == S.ROLLBACK:
         if not dropped:
             dur = costs[C_LCMPXCHG]
-            B.rollback_or_pad(ring, tt[T_RES_BUF], tt[T_RES_OFF], tt[T_RES_SIZE],
-                              B.C_LOCAL if cpu == tt[T_RES_BUF] else B.C_REMOTE, t)
-            tt[T_RES_SIZE] = -1
-            tt[T_FLAGS] &= ~B.F_DATA_MISSING
+            B.rollback_or_pad(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], s.t[task, T_RES_SIZE],
+                              B.C_LOCAL if cpu == s.t[task, T_RES_BUF] else B.C_REMOTE, t)
+            s.t[task, T_RES_SIZE] = -1
+            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
     elif op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC:
         if not dropped:
-            b = tt[T_RES_BUF]
+            b = s.t[task, T_RES_BUF]
             if op == S.COMMIT_ATOMIC:
                 how = B.C_ATOMIC
                 dur = costs[C_AADD]
@@ -551,42 +540,42 @@ def _step(w, s, ring, prog, task, t):
                 s.k[K_ATOMIC] += 1
             if cpu != b:
                 s.k[K_MIGRATIONS] += 1
-            B.commit(ring, b, tt[T_RES_OFF], tt[T_RES_SIZE], how, t)
-            pin = t - tt[T_RES_TIME]
-            tt[T_PIN] = pin
+            B.commit(ring, b, s.t[task, T_RES_OFF], s.t[task, T_RES_SIZE], how, t)
+            pin = t - s.t[task, T_RES_TIME]
+            s.t[task, T_PIN] = pin
             s.h[H_PIN, bin_of(pin)] += 1
             s.k[K_MAX_PIN] = max(s.k[K_MAX_PIN], pin)
-            tt[T_COMMIT_CPU] = cpu
-            tt[T_RES_SIZE] = -1
+            s.t[task, T_COMMIT_CPU] = cpu
+            s.t[task, T_RES_SIZE] = -1
     elif op == S.READ_CS:
         dur = costs[C_CSREAD]
-        tt[T_CS_SNAP] = s.c[cpu, C_NSW]
+        s.t[task, T_CS_SNAP] = s.c[cpu, C_NSW]
     elif op == S.RETRY_IF_CS:
         dur = costs[C_CSREAD]
-        if s.c[cpu, C_NSW] != tt[T_CS_SNAP]:
+        if s.c[cpu, C_NSW] != s.t[task, T_CS_SNAP]:
             slot = prog[pc, S.SLOT]
             if s.jumps[task, slot] < prog[pc, S.BOUND]:
                 s.jumps[task, slot] += 1
-                tt[T_RETRIES] += 1
+                s.t[task, T_RETRIES] += 1
                 s.k[K_RETRIES] += 1
                 nxt = prog[pc, S.TARGET]
             else:
-                tt[T_FLAGS] |= B.F_DATA_MISSING   # the copy may be torn
+                s.t[task, T_FLAGS] |= B.F_DATA_MISSING   # the copy may be torn
     elif op == S.IF_MISSING:
-        if tt[T_MISSING]:
+        if s.t[task, T_MISSING]:
             slot = prog[pc, S.SLOT]
             if s.jumps[task, slot] < prog[pc, S.BOUND]:
                 s.jumps[task, slot] += 1
-                tt[T_RESTARTS] += 1
+                s.t[task, T_RESTARTS] += 1
                 s.k[K_RESTARTS] += 1
-                tt[T_MISSING] = 0
+                s.t[task, T_MISSING] = 0
                 nxt = prog[pc, S.TARGET]
     elif op == S.GOTO:
         nxt = prog[pc, S.TARGET]
-    tt[T_PC] = nxt
-    tt[T_CPU_PS] += dur
-    tt[T_LAST_DUR] = dur
-    tt[T_LAST_P] = 1 - tt[T_POFF]
+    s.t[task, T_PC] = nxt
+    s.t[task, T_CPU_PS] += dur
+    s.t[task, T_LAST_DUR] = dur
+    s.t[task, T_LAST_P] = 1 - s.t[task, T_POFF]
     return dur
 
 

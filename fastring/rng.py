@@ -34,6 +34,7 @@ def _mix_py(z):
 
 def u01_py(seed, stream, a, b):
     """Uniform float in [0, 1) from 53 bits of the hash."""
+    seed, stream, a, b = int(seed), int(stream), int(a), int(b)
     h = _mix_py(((seed + 1) * _G + stream) & M64)
     h = _mix_py((h ^ ((a * _G) & M64)) & M64)
     h = _mix_py((h ^ ((b * _C1) & M64) ^ stream) & M64)
