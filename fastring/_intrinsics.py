@@ -17,9 +17,10 @@ from __future__ import annotations
 import numba
 from numba import types
 from numba.core import cgutils
+from llvmlite import ir
 from numba.extending import intrinsic
 
-__all__ = ["memcpy", "atomic_add", "bit_length"]
+__all__ = ["memcpy", "atomic_add", "bit_length", "load_i64", "store_i64"]
 
 if numba.config.DISABLE_JIT:  # pragma: no cover - exercised by the no-JIT CI pass
 
@@ -87,5 +88,49 @@ else:
             value = context.cast(builder, value, signature.args[0], types.int64)
             lz = builder.ctlz(value, cgutils.false_bit)
             return builder.sub(lz.type(64), lz)
+
+        return sig, codegen
+
+
+if numba.config.DISABLE_JIT:  # pragma: no cover
+
+    def load_i64(arr, pos):
+        return int.from_bytes(bytes(arr[pos:pos + 8]), "little", signed=True)
+
+    def store_i64(arr, pos, value):
+        arr[pos:pos + 8] = list(int(value).to_bytes(8, "little", signed=True))
+
+else:
+
+    def _i64_ptr(context, builder, arrty, arr_v, pos):
+        a = context.make_array(arrty)(context, builder, arr_v)
+        p = builder.gep(a.data, [pos])
+        return builder.bitcast(p, ir.IntType(64).as_pointer())
+
+    @intrinsic
+    def load_i64(typingctx, arr, pos):
+        """Unaligned little-endian int64 load from a uint8 array."""
+        if not (isinstance(arr, types.Array) and arr.dtype == types.uint8):
+            return None
+        sig = types.int64(arr, types.int64)
+
+        def codegen(context, builder, signature, args):
+            ptr = _i64_ptr(context, builder, signature.args[0], args[0], args[1])
+            return builder.load(ptr, align=1)
+
+        return sig, codegen
+
+    @intrinsic
+    def store_i64(typingctx, arr, pos, value):
+        """Unaligned little-endian int64 store into a uint8 array."""
+        if not (isinstance(arr, types.Array) and arr.dtype == types.uint8):
+            return None
+        sig = types.void(arr, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            ptr = _i64_ptr(context, builder, signature.args[0], args[0], args[1])
+            value = context.cast(builder, args[2], signature.args[2], types.int64)
+            builder.store(value, ptr, align=1)
+            return context.get_dummy_value()
 
         return sig, codegen

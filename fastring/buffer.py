@@ -42,7 +42,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._intrinsics import atomic_add, memcpy
+from ._intrinsics import atomic_add, load_i64, memcpy, store_i64
 from .histogram import record as hist_record
 
 # geometry vector
@@ -114,26 +114,26 @@ def new_ring(n_bufs: int, subbuf_size: int, n_subbuf: int,
                 np.zeros(n_bufs * n_subbuf * subbuf_size, dtype=np.uint8))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def record_size(header_size, payload_len):
     return (header_size + payload_len + 7) & ~np.int64(7)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _sub(ring, b, off):
     """Flat index of the sub-buffer holding free-running offset ``off``."""
     geo = ring.geo
     return b * geo[G_NSUB] + ((off >> geo[G_SB_SHIFT]) & (geo[G_NSUB] - 1))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def pos(ring, b, off):
     """Index into ``ring.data`` of free-running offset ``off`` of buffer ``b``."""
     geo = ring.geo
     return (b << geo[G_TOT_SHIFT]) + (off & ((np.int64(1) << geo[G_TOT_SHIFT]) - 1))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def subbuf_complete(ring, b, off):
     """Is the sub-buffer holding ``off`` (in the lap of ``off``) fully committed?"""
     geo = ring.geo
@@ -142,22 +142,13 @@ def subbuf_complete(ring, b, off):
     return ring.cc[2 * s] + ring.cc[2 * s + 1] == (lap + 1) * geo[G_SUBBUF]
 
 
-@njit(cache=True, inline="always")
-def put(data, p, value, nbytes):
-    """Store ``value`` little-endian in ``nbytes`` bytes at ``data[p]``."""
-    for i in range(nbytes):
-        data[p + i] = (value >> (8 * i)) & 0xFF
+@njit(cache=True, _nrt=False, inline="always")
+def _word0(payload_len, kind, flags):
+    """The header's first 8 bytes: length (u32), kind (u16), flags (u16)."""
+    return payload_len | (kind << 32) | (flags << 48)
 
 
-@njit(cache=True, inline="always")
-def get(data, p, nbytes):
-    v = np.int64(0)
-    for i in range(nbytes):
-        v |= np.int64(data[p + i]) << (8 * i)
-    return v
-
-
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def reserve(ring, b, size):
     """Reserve ``size`` bytes (already rounded) on buffer ``b``.
 
@@ -206,43 +197,41 @@ def reserve(ring, b, size):
     return start
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def write_header(ring, b, off, payload_len, kind, flags, ts, event, addr):
     p = pos(ring, b, off)
     d = ring.data
-    put(d, p + H_LEN, payload_len, 4)
-    put(d, p + H_KIND, kind, 2)
-    put(d, p + H_FLAGS, flags, 2)
-    put(d, p + H_TS, ts, 8)
-    put(d, p + H_EVENT, event, 8)
-    put(d, p + H_ADDR, addr, 8)
-    put(d, p + H_COMMIT, 0, 8)
+    store_i64(d, p, _word0(payload_len, kind, flags))
+    store_i64(d, p + H_TS, ts)
+    store_i64(d, p + H_EVENT, event)
+    store_i64(d, p + H_ADDR, addr)
+    store_i64(d, p + H_COMMIT, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def set_flags(ring, b, off, flags):
     p = pos(ring, b, off)
-    put(ring.data, p + H_FLAGS, get(ring.data, p + H_FLAGS, 2) | flags, 2)
+    store_i64(ring.data, p, load_i64(ring.data, p) | (flags << 48))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def copy_in(ring, b, off, at, src, src_off, n):
     """memcpy ``n`` bytes of ``src`` into the slot at ``off``, ``at`` bytes
     after its header."""
     memcpy(ring.data, pos(ring, b, off) + ring.geo[G_HEADER] + at, src, src_off, n)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def zero_in(ring, b, off, at, n):
     p = pos(ring, b, off) + ring.geo[G_HEADER] + at
     ring.data[p:p + n] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def commit(ring, b, off, size, how, now):
     """Commit the slot at ``off`` (``how`` is C_LOCAL, C_REMOTE or C_ATOMIC).
     Stamps the commit time for the reader's delivery-latency measure."""
-    put(ring.data, pos(ring, b, off) + H_COMMIT, now, 8)
+    store_i64(ring.data, pos(ring, b, off) + H_COMMIT, now)
     s = _sub(ring, b, off)
     if how == C_REMOTE:
         atomic_add(ring.cc, 2 * s + REMOTE, size)
@@ -255,7 +244,7 @@ def commit(ring, b, off, size, how, now):
         ring.st[b, COMMITS_LOCAL] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rollback_or_pad(ring, b, off, size, how, now):
     """Undo a reservation: roll it back if it is still the last one on its
     buffer (returns True), else commit it as a padding record (False)."""
@@ -274,7 +263,7 @@ def rollback_or_pad(ring, b, off, size, how, now):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def flush(ring, b):
     """End of trace: pad and commit the rest of the current sub-buffer so the
     reader can take it (LTTng's final switch on stop). Nothing is pinned at
@@ -289,7 +278,7 @@ def flush(ring, b):
         ring.st[b, WR] = off + pad
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _verify_record(ring, b, p, length, flags, ts, addr, capture_max, n_kinds,
                    kind, arena):
     """Number of faults found in one record (0 when it is right)."""
@@ -313,7 +302,7 @@ def _verify_record(ring, b, p, length, flags, ts, addr, capture_max, n_kinds,
     return bad
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
             n_kinds, delivery_hist, max_subbufs):
     """The reader of buffer ``b`` wakes at ``now``: take complete sub-buffers
@@ -338,21 +327,22 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
         end = base + ring.dsize[s]
         n = 0
         while p < end:
-            length = get(ring.data, p + H_LEN, 4)
-            flags = get(ring.data, p + H_FLAGS, 2)
+            w0 = load_i64(ring.data, p)
+            length = w0 & 0xFFFFFFFF
+            flags = (w0 >> 48) & 0xFFFF
             size = record_size(header, length)
             if not flags & F_PADDING:
                 n += 1
-                ts = get(ring.data, p + H_TS, 8)
+                ts = load_i64(ring.data, p + H_TS)
                 if verify:
                     st[b, VERIFY_ERRORS] += _verify_record(
                         ring, b, p, length, flags, ts,
-                        get(ring.data, p + H_ADDR, 8), capture_max, n_kinds,
-                        get(ring.data, p + H_KIND, 2), arena)
+                        load_i64(ring.data, p + H_ADDR), capture_max, n_kinds,
+                        (w0 >> 32) & 0xFFFF, arena)
                 st[b, LAST_TS] = ts
                 if flags & F_DATA_MISSING:
                     st[b, DATA_MISSING_DELIVERED] += 1
-                hist_record(delivery_hist, t - get(ring.data, p + H_COMMIT, 8))
+                hist_record(delivery_hist, t - load_i64(ring.data, p + H_COMMIT))
             p += size
         if verify and (n != ring.nrec[s] or p != end):
             st[b, VERIFY_ERRORS] += 1

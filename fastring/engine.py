@@ -108,12 +108,12 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
 
 # -- the heap of pending happenings: (time, code), smallest first ------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _less(ta, va, tb, vb):
     return ta < tb or (ta == tb and va < vb)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def heap_push(s, t, v):
     ht, hv = s.heap_t, s.heap_v
     i = s.g[G_HEAP]
@@ -129,7 +129,7 @@ def heap_push(s, t, v):
     hv[i] = v
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def heap_pop(s):
     ht, hv = s.heap_t, s.heap_v
     n = s.g[G_HEAP] - 1
@@ -155,7 +155,7 @@ def heap_pop(s):
 
 # -- the scheduler ------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _draw(w, s, task, stream):
     """Next uniform of this task's current event (counter per event)."""
     k = s.t[task, T_DRAW]
@@ -163,7 +163,7 @@ def _draw(w, s, task, stream):
     return u01(w.p[P_SEED], stream, s.t[task, T_EVENT], k)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _start(w, s, cpu, task, t):
     """``task`` gets ``cpu``: a context switch, then its next step."""
     s.c[cpu, C_CUR] = task
@@ -174,7 +174,7 @@ def _start(w, s, cpu, task, t):
     heap_push(s, t + w.costs[C_SWITCH], task)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _release(w, s, cpu, t):
     """The running task leaves ``cpu``; the next ready one (FIFO) gets it."""
     s.c[cpu, C_CUR] = -1
@@ -187,7 +187,7 @@ def _release(w, s, cpu, t):
         _start(w, s, cpu, task, t)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _place(w, s, task, t, may_migrate):
     """Make ``task`` ready: on its CPU, or another one with ``p_migrate``."""
     cpu = s.t[task, T_CPU]
@@ -206,7 +206,7 @@ def _place(w, s, task, t, may_migrate):
 
 # -- one syscall event ---------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _issue(w, s, task, t):
     """The task's think time ended: it issues the next syscall event."""
     ev = s.g[G_ISSUED]
@@ -252,7 +252,7 @@ def _issue(w, s, task, t):
     s.g[G_INJ] = i
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _service(w, s, task, major):
     """Service time (ps) of one fault: lognormal around the configured median."""
     median = w.f[F_MAJOR] if major else w.f[F_MINOR]
@@ -261,7 +261,7 @@ def _service(w, s, task, major):
     return np.int64(x + 0.5)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _touch(w, s, task, t, may_fault, is_copy):
     """Touch every page of the payload at time ``t``.
 
@@ -329,7 +329,7 @@ def _touch(w, s, task, t, may_fault, is_copy):
     return minor, major, missing
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _copy_user(w, s, ring, task, cpu, dest, nofault):
     """Move the payload bytes from user memory into ``dest`` (0 slot,
     1 scratch, 2 bounce); zeros and DATA_MISSING when a page was missing."""
@@ -354,7 +354,7 @@ def _copy_user(w, s, ring, task, cpu, dest, nofault):
     s.k[K_COPIED] += length
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _copy_kernel(w, s, ring, task, cpu, src):
     """memcpy from the scratch (1) or bounce (2) buffer into the slot."""
     length = s.t[task, T_LEN]
@@ -369,7 +369,7 @@ def _copy_kernel(w, s, ring, task, cpu, src):
     s.k[K_COPIED] += length
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _finish(w, s, task, t):
     """The probe is over: account the event, then the task thinks."""
     k = s.k
@@ -408,7 +408,7 @@ def _finish(w, s, task, t):
     _release(w, s, s.t[task, T_CPU], t)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _step(w, s, ring, prog, task, t):
     """Execute the task's next probe step at ``t``.
 
@@ -579,7 +579,7 @@ def _step(w, s, ring, prog, task, t):
     return dur
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _reader(w, s, ring, b, t):
     """The consumer of buffer ``b`` wakes at ``t``."""
     done = B.consume(ring, b, t, w.p[P_READ_PSB], w.p[P_VERIFY] != 0, w.arena,
@@ -590,7 +590,7 @@ def _reader(w, s, ring, b, t):
     heap_push(s, max(t + w.p[P_PERIOD], done), w.p[P_NTASK] + b)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def init(w, s, ring):
     """Tasks start thinking on their home CPUs; readers at their period."""
     n_tasks = w.p[P_NTASK]
@@ -611,7 +611,7 @@ def init(w, s, ring):
                 u01(w.p[P_SEED], S_EVICT, page, np.int64(1) << 40), w.f[F_RESIDENCY]))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_chunk(w, s, ring, prog, target):
     """Advance the simulation until ``target`` events have completed (in
     total) or nothing is left to happen. Returns True when the run is over."""

@@ -1,0 +1,157 @@
+"""Tests for fastring.report and ``fastring report``: tables, formats, plots."""
+import re
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import fastring
+from fastring import cli, report
+from fastring.results import run_to_dir
+
+pytest.importorskip("matplotlib")
+
+SMALL = ["run.events=2000", 'run.strategies=["nofault", "copy_then_commit"]',
+         "buffer.subbuf_size=4096", "buffer.mode=overwrite"]
+PNG = b"\x89PNG\r\n\x1a\n"
+PLOTS = ("latency_cdf.png", "preempt_off_cdf.png", "pin_vs_loss.png")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("run")
+    run_to_dir(d, overrides=SMALL, events=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def sweep_runs():
+    """Two runs that differ in faults.p_major, concatenated."""
+    tables = [fastring.run(overrides=[*SMALL, f"faults.p_major={p}"]).runs
+              for p in (1e-4, 0.05)]
+    return pa.concat_tables(tables)
+
+
+# ----------------------------------------------------------------- formats
+
+@pytest.mark.parametrize("value,text", [
+    (0, "0"), (7, "7"), (999, "999"), (1000, "1k"), (1234, "1.23k"),
+    (12_345, "12.3k"), (999_499, "999k"), (999_500, "1M"), (3.4e6, "3.4M"),
+    (2.5e9, "2.5G"), (float("nan"), "-"), (None, "-")])
+def test_fmt_count(value, text):
+    assert report.fmt_count(value) == text
+
+
+@pytest.mark.parametrize("value,text", [
+    (0, "0"), (48.2555, "48.3ns"), (850, "850ns"), (1724.4, "1.72µs"),
+    (12_300, "12.3µs"), (999_600, "1ms"), (3.4e6, "3.4ms"),
+    (2.5e9, "2.5s"), (float("nan"), "-")])
+def test_fmt_ns(value, text):
+    assert report.fmt_ns(value) == text
+    assert report.fmt_ns(1724.4, "u") == "1.72us"
+
+
+def test_comparison_table_text_and_markdown(run_dir):
+    runs = pq.read_table(run_dir / "runs.parquet")
+    text = report.comparison_table(runs, micro="u")
+    lines = text.splitlines()
+    assert len(lines) == 4
+    assert "latency" in lines[0] and "lost" in lines[0]
+    assert lines[1].split()[:2] == ["strategy", "events/s"]
+    assert lines[2].startswith("nofault") and lines[3].startswith("copy_then_commit")
+    assert re.search(r"\d(ns|us|ms)\b", lines[2])   # time units
+    assert "µ" not in text                               # micro="u"
+    assert re.search(r"\d\.\d\dx\b", lines[2])        # copy amplification
+    md = report.comparison_table(runs, markdown=True)
+    rows = md.splitlines()
+    assert rows[0].startswith("| strategy | events/s | latency p50")
+    assert rows[1].startswith("|:---|---:")
+    assert len(rows) == 4 and all(r.count("|") == rows[0].count("|") for r in rows)
+    row = runs.to_pylist()[0]
+    copy_amp = row["copied_bytes"] / row["payload_bytes"]
+    assert f"{copy_amp:.2f}x" in rows[2]
+
+
+def test_varying_columns(sweep_runs, run_dir):
+    assert report.varying_columns(pq.read_table(run_dir / "runs.parquet")) == []
+    assert report.varying_columns(sweep_runs) == ["faults.p_major"]
+    assert report.sweep_axes(sweep_runs) == ["faults.p_major"]
+
+
+# ----------------------------------------------------------------- reports
+
+def _check_pngs(d, names):
+    for name in names:
+        data = (d / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000, name
+
+
+def test_report_from_events(run_dir, tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert cli.main(["report", str(run_dir), "--out", str(out)]) == 0
+    assert "summary.md" in capsys.readouterr().out
+    _check_pngs(out, PLOTS)
+    assert not list(out.glob("sweep_*.png"))
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    for name in PLOTS:
+        assert f"]({name})" in md
+    assert "| strategy | events/s |" in md
+    assert "exact, from the per-event table" in md
+    assert "nofault" in md and "copy_then_commit" in md
+
+
+def test_report_subprocess_without_events(tmp_path):
+    d = tmp_path / "res"
+    fastring.run(overrides=SMALL).write(d)
+    p = subprocess.run([sys.executable, "-m", "fastring", "report", str(d)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    _check_pngs(d, PLOTS)
+    md = (d / "summary.md").read_text(encoding="utf-8")
+    assert "approximated from each run's p50" in md
+
+
+def test_report_sweep_plain_file(sweep_runs, tmp_path):
+    d = tmp_path / "sweep"
+    d.mkdir()
+    pq.write_table(sweep_runs, d / "runs.parquet")
+    written = report.make_report(d)
+    assert "sweep_faults.p_major.png" in written
+    _check_pngs(d, [*PLOTS, "sweep_faults.p_major.png"])
+    md = (d / "summary.md").read_text(encoding="utf-8")
+    assert "](sweep_faults.p_major.png)" in md
+    assert "Swept: `faults.p_major` = 0.0001, 0.05" in md
+    assert "| strategy | faults.p_major | events/s |" in md
+
+
+def test_report_sweep_hive_dataset(sweep_runs, tmp_path):
+    d = tmp_path / "sweep"
+    for s in ("nofault", "copy_then_commit"):
+        part = d / "runs" / f"strategy={s}"
+        part.mkdir(parents=True)
+        rows = sweep_runs.filter(pa.compute.equal(sweep_runs["strategy"], s))
+        for i in range(rows.num_rows):
+            pq.write_table(rows.slice(i, 1).drop(["strategy"]),
+                           part / f"cell-{i}.parquet")
+    out = tmp_path / "out"
+    assert cli.main(["report", str(d), "--out", str(out)]) == 0
+    _check_pngs(out, [*PLOTS, "sweep_faults.p_major.png"])
+
+
+def test_report_bad_input(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path / "nothing")]) == 2
+    assert "no such directory" in capsys.readouterr().err
+    assert cli.main(["report", str(tmp_path)]) == 2
+    assert "no runs.parquet" in capsys.readouterr().err
+
+
+def test_report_without_matplotlib(run_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    out = tmp_path / "rep"
+    assert cli.main(["report", str(run_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'fastring[plot]'" in err
+    assert not out.exists()
