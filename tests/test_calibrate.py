@@ -152,3 +152,30 @@ def test_main_writes_profile(quick_results, tmp_path, capsys, monkeypatch):
 def test_main_rejects_bad_repeats():
     with pytest.raises(SystemExit):
         calibrate.main(["--repeats", "0"])
+
+
+def test_calibrated_profile_changes_the_run_where_costs_differ(quick_results, tmp_path):
+    """A run under the host profile differs from the default one exactly
+    through the costs: same events and losses, other CPU time and latency."""
+    import fastring
+
+    path = tmp_path / "host.toml"
+    calibrate.write_profile(quick_results, path)
+    host = costs.load_profile(str(path))
+    assert any(host[k] != costs.DEFAULT[k] for k in costs.COST_KEYS)
+    base = {"run": {"events": 3000, "strategies": ["nofault"]},
+            "faults": {"p_minor": 0.0, "p_major": 0.0}}
+    runs = {}
+    for profile in ("default", str(path)):
+        r = fastring.run(base, overrides=[f'costs.profile="{profile}"']).runs.to_pylist()[0]
+        runs[profile] = r
+    d, h = runs["default"], runs[str(path)]
+    assert d["events"] == h["events"] and d["payload_bytes"] == h["payload_bytes"]
+    assert d["cpu_ns_per_event"] != h["cpu_ns_per_event"]
+    # nofault's N section: preempt toggles (not measurable: defaults), a clock
+    # read, a cmpxchg, the header and payload memcpy and a local add
+    for k in ("preempt_off", "preempt_on"):
+        assert host[k] == costs.DEFAULT[k]
+    delta_fixed = sum(host[k] - costs.DEFAULT[k] for k in
+                      ("clock_read", "local_cmpxchg", "memcpy_call", "copy_from_user_extra", "local_add"))
+    assert (h["preempt_section_p50_ns"] - d["preempt_section_p50_ns"]) * delta_fixed >= 0
