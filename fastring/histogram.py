@@ -19,7 +19,7 @@ SUB = 1 << SUB_BITS
 N_BINS = (64 - SUB_BITS + 1) * SUB
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def bin_of(v):
     if v < SUB:
         return v if v > 0 else 0
@@ -27,7 +27,7 @@ def bin_of(v):
     return (e - SUB_BITS + 1) * SUB + ((v >> (e - SUB_BITS)) & (SUB - 1))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def record(hist, v):
     hist[bin_of(v)] += 1
 

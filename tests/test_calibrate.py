@@ -6,9 +6,14 @@ import os
 import platform
 import tomllib
 
+import numba
 import pytest
 
 from fastring import calibrate, costs
+
+# calibration measures compiled code: nothing to measure with the JIT off
+pytestmark = pytest.mark.skipif(numba.config.DISABLE_JIT,
+                                reason="calibration measures compiled code")
 
 
 @pytest.fixture(scope="module")
