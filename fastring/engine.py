@@ -84,7 +84,7 @@ N_E = len(EVENT_COLUMNS)
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
 State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
-                            "heap_t heap_v rows delivery")
+                            "heap_t heap_v rows delivery reading")
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -103,7 +103,8 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros(n_tasks * max(cap, 1), np.uint8),
         np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
         np.zeros((rows_cap, N_E), np.int64),
-        np.zeros(N_BINS, np.int64))
+        np.zeros(N_BINS, np.int64),
+        np.full(n_cpus, -1, np.int64))
 
 
 # -- the heap of pending happenings: (time, code), smallest first ------------
@@ -485,8 +486,9 @@ def _step(w, s, ring, prog, task, t):
             if op == S.STRNLEN:
                 dur += costs[C_STRNLEN] * length
             elif op == S.FAULT_IN:
-                dur += costs[C_MCALL] * ((s.t[task, T_ADDR] + length - 1) // PAGE
-                                         - s.t[task, T_ADDR] // PAGE + 1)
+                if length > 0:                # one touch per page
+                    dur += costs[C_MCALL] * ((s.t[task, T_ADDR] + length - 1) // PAGE
+                                             - s.t[task, T_ADDR] // PAGE + 1)
             else:
                 dur += costs[C_MCALL] + costs[C_MBYTE] * length + costs[C_CFU]
                 _copy_user(w, s, ring, task, cpu,
@@ -523,6 +525,7 @@ def _step(w, s, ring, prog, task, t):
             B.rollback_or_pad(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], s.t[task, T_RES_SIZE],
                               B.C_LOCAL if cpu == s.t[task, T_RES_BUF] else B.C_REMOTE, t)
             s.t[task, T_RES_SIZE] = -1
+            s.t[task, T_RES_CPU] = -1
             s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
     elif op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC:
         if not dropped:
@@ -581,13 +584,24 @@ def _step(w, s, ring, prog, task, t):
 
 @njit(cache=True, _nrt=False, inline="always")
 def _reader(w, s, ring, b, t):
-    """The consumer of buffer ``b`` wakes at ``t``."""
-    done = B.consume(ring, b, t, w.p[P_READ_PSB], w.p[P_VERIFY] != 0, w.arena,
-                     w.p[P_CAPMAX], w.p[P_NKINDS], s.delivery, np.int64(1) << 62)
-    finished = s.g[G_TASKS_DONE] == w.p[P_NTASK]
-    if finished and ring.st[b, B.RD] == ring.st[b, B.WR]:
+    """The consumer of buffer ``b`` at ``t``: finish the sub-buffer it was
+    reading (its space is freed and its records delivered only now), then
+    start reading the next one if it is complete, else sleep a period."""
+    rd = ring.st[b, B.RD]
+    if s.reading[b] >= 0:
+        if s.reading[b] == rd:               # not overwritten meanwhile
+            B.consume(ring, b, t, 0, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
+                      w.p[P_NKINDS], s.delivery, 1)
+        s.reading[b] = -1
+        rd = ring.st[b, B.RD]
+    if rd < ring.st[b, B.WR] and B.subbuf_complete(ring, b, rd):
+        s.reading[b] = rd
+        read_ps = ring.geo[B.G_SUBBUF] * w.p[P_READ_PSB] // 1000
+        heap_push(s, t + read_ps, w.p[P_NTASK] + b)
+        return
+    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and rd == ring.st[b, B.WR]:
         return                                # drained after the last event
-    heap_push(s, max(t + w.p[P_PERIOD], done), w.p[P_NTASK] + b)
+    heap_push(s, t + w.p[P_PERIOD], w.p[P_NTASK] + b)
 
 
 @njit(cache=True, _nrt=False)
