@@ -20,7 +20,7 @@ from . import config as C
 from . import engine as E
 from . import strategies as S
 from . import world as W
-from .histogram import max_value, quantile
+from .histogram import bin_bounds, max_value, quantile
 from .results import Results, schema_metadata
 
 Progress = Callable[[str, int, int], None]   # (strategy, events done, events)
@@ -106,6 +106,11 @@ class Simulation:
             mx = max_value(hist) if kmax is None else (
                 float(k[kmax]) if hist.sum() else float("nan"))
             out[f"{name}_max_ns"] = mx / 1000.0
+        for name, hi, _ in TIME_METRICS:      # the whole distribution, for plots
+            hist = self.state.delivery if hi == E.H_DELIV else h[hi]
+            nz = np.nonzero(hist)[0]
+            out[f"{name}_hist_ns"] = (bin_bounds(nz)[0] / 1000.0).tolist()
+            out[f"{name}_hist_count"] = hist[nz].tolist()
         out["cpu_ns_per_event"] = (k[E.K_CPU_PS] / events / 1000.0) if events else float("nan")
         out.update({
             "preemptions": int(k[E.K_PREEMPTIONS]),

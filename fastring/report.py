@@ -333,8 +333,27 @@ def _exact_dists(path: Path, column: str) -> dict[str, _Dist]:
     return out
 
 
+def _hist_curves(row: dict, metric: str):
+    """Exact (within a histogram bin, <= 0.8%) CDF and tail from the run's
+    ``<metric>_hist_ns`` / ``<metric>_hist_count`` columns, or None."""
+    lo, counts = row.get(f"{metric}_hist_ns"), row.get(f"{metric}_hist_count")
+    if not lo or not counts:
+        return None
+    x = np.asarray(lo, float)
+    c = np.asarray(counts, float)
+    keep = x > 0                        # the log axis cannot show zero
+    n = c.sum()
+    cum = np.cumsum(c)
+    cdf, tail = cum / n, (n - cum + c) / n
+    return (x[keep], cdf[keep]), (x[keep], tail[keep])
+
+
 def _approx_curves(row: dict, metric: str):
-    """CDF and tail points from a run's percentiles: (x, cdf), (x, ccdf)."""
+    """CDF and tail points from a run's histogram columns when it has them,
+    else from its percentiles: (x, cdf), (x, ccdf)."""
+    exact = _hist_curves(row, metric)
+    if exact is not None:
+        return exact
     n = row.get("events") or 0
     pts = []
     for q, key in ((0.5, "p50"), (0.99, "p99"), (0.999, "p999")):
@@ -379,7 +398,8 @@ def _dist_figure(Figure, title: str, metric: str, rows: list[dict],
                 if c is None:
                     continue
                 (x1, y1), (x2, y2) = c
-                kw = dict(marker="o", markersize=3.5, linestyle="--")
+                kw = ({} if f"{metric}_hist_ns" in r
+                      else dict(marker="o", markersize=3.5, linestyle="--"))
             ax_cdf.plot(x1, y1, color=colors[s], label=s, **kw)
             ax_tail.plot(x2, y2, color=colors[s], label=s, **kw)
         ax_cdf.set_xscale("log")
@@ -698,7 +718,8 @@ def make_report(results_dir, out_dir=None) -> dict[str, Path]:
         written[name] = path
 
     how = ("from events.parquet" if use_events else
-           "approximate: from each run's p50 / p99 / p99.9 / max")
+           "from each run's histogram" if f"latency_hist_ns" in runs.column_names
+           else "approximate: from each run's p50 / p99 / p99.9 / max")
     for fname, metric, col, title, xlabel in (
             ("latency_cdf.png", "latency", "latency_ns",
              "Latency added to the syscall", "latency added to the syscall"),
@@ -752,6 +773,8 @@ def _summary(src: Path, out: Path, runs: pa.Table, rows, params, axes,
               LEGEND, ""]
     rel = lambda p: p.relative_to(out).as_posix()             # noqa: E731
     note = ("exact, from the per-event table" if use_events else
+            "from each run's log-linear histogram (bins under 0.8% wide)"
+            if "latency_hist_ns" in runs.column_names else
             "approximated from each run's p50, p99, p99.9 and max "
             "(run with `--events-table` for exact curves)")
     sections = [
