@@ -110,7 +110,21 @@ def test_report_subprocess_without_events(tmp_path):
     assert p.returncode == 0, p.stderr
     _check_pngs(d, PLOTS)
     md = (d / "summary.md").read_text(encoding="utf-8")
-    assert "approximated from each run's p50" in md
+    assert "from each run's log-linear histogram" in md
+
+
+def test_report_without_histograms_falls_back_to_percentiles(tmp_path):
+    """Result files written before the runs table carried histograms (or
+    trimmed by a user) still plot, from the percentiles."""
+    import pyarrow.parquet as pq
+    d = tmp_path / "res"
+    fastring.run(overrides=SMALL).write(d)
+    runs = pq.read_table(d / "runs.parquet")
+    keep = [c for c in runs.column_names if "_hist_" not in c]
+    pq.write_table(runs.select(keep), d / "runs.parquet")
+    report.make_report(d)
+    _check_pngs(d, PLOTS)
+    assert "approximated from each run's p50" in (d / "summary.md").read_text()
 
 
 def test_report_sweep_plain_file(sweep_runs, tmp_path):
