@@ -213,9 +213,21 @@ def run(config=None, *, events_table: bool = False, overrides=(),
                   else _empty_events(kinds)).replace_schema_metadata(meta)
     return Results(
         config=cfg,
-        runs=pa.Table.from_pylist(runs).replace_schema_metadata(meta),
+        runs=_runs_table(runs).replace_schema_metadata(meta),
         buffers=pa.Table.from_pylist(buffers).replace_schema_metadata(meta),
         events=events)
+
+
+def _runs_table(rows: list[dict]) -> pa.Table:
+    """The runs rows with fixed types for the histogram lists (an empty list
+    alone would be typed list<null>, and files of several runs would then
+    disagree on their schema)."""
+    table = pa.Table.from_pylist(rows)
+    for i, name in enumerate(table.column_names):
+        if name.endswith("_hist_ns") or name.endswith("_hist_count"):
+            item = pa.float64() if name.endswith("_ns") else pa.int64()
+            table = table.set_column(i, name, table.column(i).cast(pa.list_(item)))
+    return table
 
 
 def _empty_events(kinds):

@@ -102,7 +102,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from fastring import costs
+from fastring import _toml, costs
 
 __all__ = ["measure", "write_profile", "format_table", "main",
            "check_atomic_asm", "atomic_add_threads", "CalibrationError"]
@@ -1138,22 +1138,8 @@ def measure(repeats: int | None = None, quick: bool = False) -> dict:
 # Output
 # --------------------------------------------------------------------------
 
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    return json.dumps(str(v))          # JSON escapes are valid TOML escapes
-
-
 def _spread_inline(st: dict) -> str:
-    return "{ " + ", ".join(f"{k} = {_toml_value(st[k])}" for k in
+    return "{ " + ", ".join(f"{k} = {_toml.value(st[k])}" for k in
                             ("p25", "p75", "min", "max", "repeats")) + " }"
 
 
@@ -1190,7 +1176,7 @@ def write_profile(results: dict, path) -> Path:
     for k in costs.COST_KEYS:
         if k in measured:
             what = measured[k].get("what") or _WHAT.get(k, "")
-            out.append(f"{k} = {_toml_value(float(measured[k]['median']))}"
+            out.append(f"{k} = {_toml.value(float(measured[k]['median']))}"
                        + (f"  # {what}" if what else ""))
     out += ["", "[spread]",
             "# Spread of the runs behind each median (ns): inter-quartile "
@@ -1208,14 +1194,14 @@ def write_profile(results: dict, path) -> Path:
                 "config."]
         for name, st in extra.items():
             what = st.get("what", "")
-            out.append(f"{name} = {_toml_value(float(st['median']))}"
+            out.append(f"{name} = {_toml.value(float(st['median']))}"
                        + (f"  # {what}" if what else ""))
     out += ["", "[host]"]
     host = dict(results.get("host", {}))
     if "elapsed_s" in params:
         host["calibration_s"] = params["elapsed_s"]
     for k, v in host.items():
-        out.append(f"{k} = {_toml_value(v)}")
+        out.append(f"{k} = {_toml.value(v)}")
     text = "\n".join(out) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
