@@ -20,7 +20,7 @@ from numba.core import cgutils
 from llvmlite import ir
 from numba.extending import intrinsic
 
-__all__ = ["memcpy", "atomic_add", "bit_length", "load_i64", "store_i64"]
+__all__ = ["memcpy", "atomic_add", "bit_length", "load_i64", "store_i64", "memeq"]
 
 if numba.config.DISABLE_JIT:  # pragma: no cover - exercised by the no-JIT CI pass
 
@@ -132,5 +132,34 @@ else:
             value = context.cast(builder, args[2], signature.args[2], types.int64)
             builder.store(value, ptr, align=1)
             return context.get_dummy_value()
+
+        return sig, codegen
+
+
+if numba.config.DISABLE_JIT:  # pragma: no cover
+
+    def memeq(a, a_off, b, b_off, n):
+        return bytes(a[a_off:a_off + n]) == bytes(b[b_off:b_off + n])
+
+else:
+
+    @intrinsic
+    def memeq(typingctx, a, a_off, b, b_off, n):
+        """Are ``n`` bytes of two uint8 arrays equal? libc ``memcmp``: a
+        plain byte loop is not vectorized and costs ~1.5 ns per byte."""
+        if not (isinstance(a, types.Array) and isinstance(b, types.Array)
+                and a.dtype == types.uint8 and b.dtype == types.uint8):
+            return None
+        sig = types.boolean(a, types.int64, b, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            av, aoff, bv, boff, count = args
+            pa_ = builder.gep(context.make_array(signature.args[0])(context, builder, av).data, [aoff])
+            pb_ = builder.gep(context.make_array(signature.args[2])(context, builder, bv).data, [boff])
+            i8p = ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.IntType(32), [i8p, i8p, ir.IntType(64)])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "memcmp")
+            r = builder.call(fn, [builder.bitcast(pa_, i8p), builder.bitcast(pb_, i8p), count])
+            return builder.icmp_signed("==", r, ir.Constant(ir.IntType(32), 0))
 
         return sig, codegen

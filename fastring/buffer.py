@@ -42,7 +42,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._intrinsics import atomic_add, load_i64, memcpy, store_i64
+from ._intrinsics import atomic_add, load_i64, memcpy, memeq, store_i64
 from .histogram import record as hist_record
 
 # geometry vector
@@ -291,14 +291,14 @@ def _verify_record(ring, b, p, length, flags, ts, addr, capture_max, n_kinds,
         return bad + 1
     h = p + ring.geo[G_HEADER]
     data = ring.data
-    diff = np.uint8(0)          # no early exit: the loop vectorizes
     if flags & F_DATA_MISSING:
-        for i in range(length):
-            diff |= data[h + i]
-    else:
-        for i in range(length):
-            diff |= data[h + i] ^ arena[addr + i]
-    return bad + (diff != 0)
+        nonzero = np.int64(0)
+        for i in range(0, length - 7, 8):       # word by word, then the tail
+            nonzero |= load_i64(data, h + i)
+        for i in range(length & ~np.int64(7), length):
+            nonzero |= data[h + i]
+        return bad + (nonzero != 0)
+    return bad + (not memeq(data, h, arena, addr, length))
 
 
 @njit(cache=True, _nrt=False)
