@@ -161,26 +161,32 @@ def test_main_rejects_bad_repeats():
 
 def test_calibrated_profile_changes_the_run_where_costs_differ(quick_results, tmp_path):
     """A run under the host profile differs from the default one exactly
-    through the costs: same events and losses, other CPU time and latency."""
+    through the costs: the same events, and each profile's preempt-off
+    section is the sum of that profile's step costs."""
     import fastring
 
     path = tmp_path / "host.toml"
     calibrate.write_profile(quick_results, path)
     host = costs.load_profile(str(path))
     assert any(host[k] != costs.DEFAULT[k] for k in costs.COST_KEYS)
-    base = {"run": {"events": 3000, "strategies": ["nofault"]},
+    length, header = 200, 40
+    base = {"run": {"events": 2000, "strategies": ["nofault"]},
+            "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
             "faults": {"p_minor": 0.0, "p_major": 0.0}}
+    mix = (f'workload.syscalls={{w={{weight=1.0, payload="buffer", '
+           f'len_median={length}.0, len_sigma=0.0}}}}')
     runs = {}
-    for profile in ("default", str(path)):
-        r = fastring.run(base, overrides=[f'costs.profile="{profile}"']).runs.to_pylist()[0]
-        runs[profile] = r
-    d, h = runs["default"], runs[str(path)]
-    assert d["events"] == h["events"] and d["payload_bytes"] == h["payload_bytes"]
-    assert d["cpu_ns_per_event"] != h["cpu_ns_per_event"]
-    # nofault's N section: preempt toggles (not measurable: defaults), a clock
-    # read, a cmpxchg, the header and payload memcpy and a local add
-    for k in ("preempt_off", "preempt_on"):
-        assert host[k] == costs.DEFAULT[k]
-    delta_fixed = sum(host[k] - costs.DEFAULT[k] for k in
-                      ("clock_read", "local_cmpxchg", "memcpy_call", "copy_from_user_extra", "local_add"))
-    assert (h["preempt_section_p50_ns"] - d["preempt_section_p50_ns"]) * delta_fixed >= 0
+    for name, profile in (("default", "default"), ("host", str(path))):
+        runs[name] = fastring.run(base, overrides=[mix, f'costs.profile="{profile}"']
+                                  ).runs.to_pylist()[0]
+    assert runs["default"]["events"] == runs["host"]["events"] == 2000
+    assert runs["default"]["payload_bytes"] == runs["host"]["payload_bytes"]
+    for name, c in (("default", costs.DEFAULT), ("host", host)):
+        # nofault: preempt_off, reserve (clock, cmpxchg, header), copy with
+        # faults disabled (call, bytes, copy_from_user), local add, preempt_on
+        section = (c["preempt_off"] + c["clock_read"] + c["local_cmpxchg"]
+                   + c["memcpy_byte"] * header + c["memcpy_call"]
+                   + c["memcpy_byte"] * length + c["copy_from_user_extra"]
+                   + c["local_add"] + c["preempt_on"])
+        assert runs[name]["preempt_section_p50_ns"] == pytest.approx(section, rel=0.01), name
+    assert runs["default"]["cpu_ns_per_event"] != runs["host"]["cpu_ns_per_event"]
