@@ -80,6 +80,11 @@ EVENT_COLUMNS = ("event", "task", "kind", "payload_len", "start_ps", "end_ps",
                  "preempt_off_ps", "preempt_section_ps", "pin_ps", "cpu_ps",
                  "user_addr")
 N_E = len(EVENT_COLUMNS)
+# the task field behind each column (-1: task index and end time, set apart)
+EVENT_FIELDS = (T_EVENT, -1, T_KIND, T_LEN, T_START, -1, T_RES_CPU,
+                T_COMMIT_CPU, T_STATUS, T_FLAGS, T_FMINOR, T_FMAJOR,
+                T_RESTARTS, T_RETRIES, T_OFF_SUM, T_OFF_MAX, T_PIN, T_CPU_PS,
+                T_ADDR)
 # page states of the current event (per task)
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
@@ -391,16 +396,13 @@ def _finish(w, s, task, t):
     rows = s.rows
     r = s.g[G_ROWS]
     if r < rows.shape[0]:
-        for i, f in enumerate((T_EVENT, T_STATE, T_KIND, T_LEN, T_START,
-                               T_START, T_RES_CPU, T_COMMIT_CPU, T_STATUS,
-                               T_FLAGS, T_FMINOR, T_FMAJOR, T_RESTARTS,
-                               T_RETRIES, T_OFF_SUM, T_OFF_MAX, T_PIN,
-                               T_CPU_PS, T_ADDR)):
-            rows[r, i] = s.t[task, f]
+        for i in range(N_E):
+            f = EVENT_FIELDS[i]
+            rows[r, i] = s.t[task, f] if f >= 0 else 0
         rows[r, 1] = task
         rows[r, 5] = t
         if s.t[task, T_COMMIT_CPU] < 0:
-            rows[r, 16] = -1
+            rows[r, 16] = -1                  # never committed: no pin time
         s.g[G_ROWS] = r + 1
     s.g[G_COMPLETED] += 1
     s.t[task, T_STATE] = THINK
