@@ -217,3 +217,21 @@ def test_same_tables_with_jit_off(tmp_path):
         out[jit] = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                                   capture_output=True, text=True).stdout
     assert out["0"] == out["1"]
+
+
+def test_histogram_percentiles_within_one_percent_of_exact():
+    c = cfg({"faults": {"p_minor": 0.01, "p_major": 0.002}}, events=20000,
+            strategies=["copy_then_commit", "kmalloc_bounce"])
+    rows, res = runs(c, events_table=True)
+    for name, r in rows.items():
+        ev = res.events.filter(pc.equal(res.events["strategy"], name))
+        for metric, column in (("latency", "latency_ns"), ("preempt_off", "preempt_off_ns")):
+            exact = np.sort(ev[column].to_numpy())
+            for label, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
+                want = exact[int(np.ceil(q * len(exact))) - 1]
+                assert r[f"{metric}_{label}_ns"] == pytest.approx(want, rel=0.01), (name, metric, label)
+            assert r[f"{metric}_max_ns"] == exact[-1]
+        pins = ev.filter(pc.is_valid(ev["pin_ns"]))["pin_ns"].to_numpy()
+        pins = np.sort(pins[~np.isnan(pins)])
+        assert r["pin_p99_ns"] == pytest.approx(pins[int(np.ceil(0.99 * len(pins))) - 1], rel=0.01)
+        assert sum(r["latency_hist_count"]) == r["events"]
