@@ -43,11 +43,12 @@ class Simulation:
     benchmarks and the tests)."""
 
     def __init__(self, cfg: dict, strategy: str, world: W.World | None = None,
-                 events_table: bool = False):
+                 events_table: bool = False, prog=None):
         self.cfg = cfg
         self.strategy = strategy
         self.world = world if world is not None else W.prepare(cfg)
-        self.prog = S.programs({**cfg, "run": {**cfg["run"], "strategies": [strategy]}})[strategy]
+        self.prog = prog if prog is not None else S.programs(
+            {**cfg, "run": {**cfg["run"], "strategies": [strategy]}})[strategy]
         n_bounded = int((self.prog[:, S.SLOT] >= 0).sum())
         self.chunk = cfg["run"]["chunk_events"]
         self.ring = W.new_ring(cfg)
@@ -99,15 +100,16 @@ class Simulation:
             "padding_bytes": tot["padding_bytes"],
             "wasted_bytes": tot["wasted_bytes"],
         }
-        for name, hi, kmax in TIME_METRICS:
-            hist = self.state.delivery if hi == E.H_DELIV else h[hi]
+        hists = {name: self.state.delivery if hi == E.H_DELIV else h[hi]
+                 for name, hi, _ in TIME_METRICS}
+        for name, _, kmax in TIME_METRICS:
+            hist = hists[name]
             for label, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
                 out[f"{name}_{label}_ns"] = quantile(hist, q) / 1000.0
             mx = max_value(hist) if kmax is None else (
                 float(k[kmax]) if hist.sum() else float("nan"))
             out[f"{name}_max_ns"] = mx / 1000.0
-        for name, hi, _ in TIME_METRICS:      # the whole distribution, for plots
-            hist = self.state.delivery if hi == E.H_DELIV else h[hi]
+        for name, hist in hists.items():      # the whole distribution, for plots
             nz = np.nonzero(hist)[0]
             out[f"{name}_hist_ns"] = (bin_bounds(nz)[0] / 1000.0).tolist()
             out[f"{name}_hist_count"] = hist[nz].tolist()
@@ -183,14 +185,15 @@ def run(config=None, *, events_table: bool = False, overrides=(),
     :class:`fastring.strategies.ProgramError`) before any kernel runs.
     """
     cfg = C.load(config, overrides)
-    S.programs(cfg)                           # reject bad programs up front
+    programs = S.programs(cfg)                # reject bad programs up front
     world = W.prepare(cfg)
     kinds = W.kinds(cfg)
     flat = C.flatten(cfg)
     runs, buffers, batches = [], [], []
     want_rows = events_table or on_batch is not None
     for name in cfg["run"]["strategies"]:
-        sim = Simulation(cfg, name, world, events_table=want_rows)
+        sim = Simulation(cfg, name, world, events_table=want_rows,
+                         prog=programs[name])
 
         def take(rows, name=name):
             batch = event_batch(rows, name, kinds)

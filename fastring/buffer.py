@@ -149,6 +149,14 @@ def _word0(payload_len, kind, flags):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _commit_padding(ring, b, off, pad):
+    """The rest of the sub-buffer holding ``off`` becomes padding, committed
+    at once (LOCAL: only the owning CPU switches sub-buffers)."""
+    ring.cc[2 * _sub(ring, b, off) + LOCAL] += pad
+    ring.st[b, PADDING_BYTES] += pad
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def reserve(ring, b, size):
     """Reserve ``size`` bytes (already rounded) on buffer ``b``.
 
@@ -179,9 +187,7 @@ def reserve(ring, b, size):
             st[b, OVERWRITTEN] += ring.nrec[_sub(ring, b, st[b, RD])]
             st[b, RD] += subbuf          # push the reader
         if pad:
-            s_old = _sub(ring, b, off)
-            ring.cc[2 * s_old + LOCAL] += pad
-            st[b, PADDING_BYTES] += pad
+            _commit_padding(ring, b, off, pad)
         s_new = _sub(ring, b, start)
         ring.nrec[s_new] = 0
     s = _sub(ring, b, start)
@@ -225,6 +231,14 @@ def copy_in(ring, b, off, at, src, src_off, n):
 def zero_in(ring, b, off, at, n):
     p = pos(ring, b, off) + ring.geo[G_HEADER] + at
     ring.data[p:p + n] = 0
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def write_missing(ring, b, off, n):
+    """The slot's payload of ``n`` bytes is lost: zero-fill it and flag the
+    record DATA_MISSING (what a tracer does when it cannot read the page)."""
+    zero_in(ring, b, off, 0, n)
+    set_flags(ring, b, off, F_DATA_MISSING)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -272,10 +286,8 @@ def flush(ring, b):
     off = ring.st[b, WR]
     in_sb = off & (subbuf - 1)
     if in_sb != 0:
-        pad = subbuf - in_sb
-        ring.cc[2 * _sub(ring, b, off) + LOCAL] += pad
-        ring.st[b, PADDING_BYTES] += pad
-        ring.st[b, WR] = off + pad
+        _commit_padding(ring, b, off, subbuf - in_sb)
+        ring.st[b, WR] = off + subbuf - in_sb
 
 
 @njit(cache=True, _nrt=False, inline="always")

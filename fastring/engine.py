@@ -346,8 +346,7 @@ def _copy_user(w, s, ring, task, cpu, dest, nofault):
         s.t[task, T_FLAGS] |= B.F_DATA_MISSING
     if dest == 0:
         if missing:
-            B.zero_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, length)
-            B.set_flags(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], B.F_DATA_MISSING)
+            B.write_missing(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], length)
         else:
             B.copy_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, w.arena, s.t[task, T_ADDR], length)
     else:
@@ -366,8 +365,7 @@ def _copy_kernel(w, s, ring, task, cpu, src):
     length = s.t[task, T_LEN]
     b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
     if s.t[task, T_FLAGS] & B.F_DATA_MISSING:
-        B.zero_in(ring, b, off, 0, length)
-        B.set_flags(ring, b, off, B.F_DATA_MISSING)
+        B.write_missing(ring, b, off, length)
     else:
         buf = s.scratch if src == 1 else s.bounce
         at = (cpu if src == 1 else task) * w.p[P_CAPMAX]
