@@ -5,8 +5,9 @@ One heap of pending happenings orders everything in simulated time
 time or of a major fault), a reader's next wake. Ties break on the heap code
 (tasks by index, then readers), so a run is a pure function of its inputs.
 A running task executes its steps back to back without touching the heap
-while its next step comes before anything else pending: the same order as
-pushing and popping, only cheaper.
+while its next step comes before anything else pending, and a task that
+gets an idle CPU goes straight to its first step the same way: the same
+order as pushing and popping, only cheaper.
 
 A probe is a strategy program (see :mod:`fastring.strategies`) interpreted
 step by step. Each step's effects happen at its start time; its duration is
@@ -159,6 +160,13 @@ def heap_pop(s):
     return t0, v0
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _pending_before(s, t, code):
+    """Does a pending happening come before ``code``'s at ``t``? If not,
+    running it now is the same as pushing and popping it."""
+    return s.g[G_HEAP] > 0 and not _less(t, code, s.heap_t[0], s.heap_v[0])
+
+
 # -- the scheduler ------------------------------------------------------------
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -170,14 +178,28 @@ def _draw(w, s, task, stream):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _start(w, s, cpu, task, t):
-    """``task`` gets ``cpu``: a context switch, then its next step."""
+def _preempted(u, x):
+    """``u < 1 - exp(-x)``: is a task preempted at the end of a preemptible
+    step of ``x`` timeslices, given its uniform draw ``u``?
+
+    Since ``1 - exp(-x) <= x``, a draw above ``x`` (plus a margin far wider
+    than the formula's rounding) answers without ``exp``: the same answer,
+    and the usual case (steps are ns, timeslices ms), where ``exp`` cost
+    ~8 ns per preemptible step whenever another task was ready."""
+    if u >= x + 1e-9:
+        return False
+    return u < 1.0 - math.exp(-x)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _start(w, s, cpu, task):
+    """``task`` gets ``cpu``; its next step comes after a context switch
+    (the caller schedules it, or runs it at once when nothing comes first)."""
     s.c[cpu, C_CUR] = task
     s.c[cpu, C_NSW] += 1
     s.t[task, T_STATE] = RUN
     s.t[task, T_CPU] = cpu
     s.t[task, T_LAST_P] = 0
-    heap_push(s, t + w.costs[C_SWITCH], task)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -190,24 +212,27 @@ def _release(w, s, cpu, t):
         task = s.rq[cpu, head]
         s.c[cpu, C_RQ_HEAD] = (head + 1) % n_tasks
         s.c[cpu, C_RQ_LEN] -= 1
-        _start(w, s, cpu, task, t)
+        _start(w, s, cpu, task)
+        heap_push(s, t + w.costs[C_SWITCH], task)
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _place(w, s, task, t, may_migrate):
-    """Make ``task`` ready: on its CPU, or another one with ``p_migrate``."""
+def _place(w, s, task, may_migrate):
+    """Make ``task`` ready: on its CPU, or another one with ``p_migrate``.
+    Returns True when it got an idle CPU (see :func:`_start`)."""
     cpu = s.t[task, T_CPU]
     n_cpus = w.p[P_NCPU]
     if may_migrate and n_cpus > 1 and _draw(w, s, task, S_MIGRATE) < w.f[F_PMIGRATE]:
         cpu = (cpu + 1 + np.int64(_draw(w, s, task, S_WHERE) * (n_cpus - 1))) % n_cpus
         s.t[task, T_CPU] = cpu
     if s.c[cpu, C_CUR] < 0:
-        _start(w, s, cpu, task, t)
-    else:
-        s.t[task, T_STATE] = READY
-        n_tasks = w.p[P_NTASK]
-        s.rq[cpu, (s.c[cpu, C_RQ_HEAD] + s.c[cpu, C_RQ_LEN]) % n_tasks] = task
-        s.c[cpu, C_RQ_LEN] += 1
+        _start(w, s, cpu, task)
+        return True
+    s.t[task, T_STATE] = READY
+    n_tasks = w.p[P_NTASK]
+    s.rq[cpu, (s.c[cpu, C_RQ_HEAD] + s.c[cpu, C_RQ_LEN]) % n_tasks] = task
+    s.c[cpu, C_RQ_LEN] += 1
+    return False
 
 
 # -- one syscall event ---------------------------------------------------------
@@ -228,8 +253,7 @@ def _issue(w, s, task, t):
         kind = w.p[P_NKINDS] - 1
     length = np.int64(0)
     if w.kind_payload[kind] != PAYLOAD_NONE:
-        x = lognormal(u01(seed, S_LEN, ev, 0), u01(seed, S_LEN, ev, 1),
-                      w.kind_median[kind], w.kind_sigma[kind])
+        x = lognormal(u01(seed, S_LEN, ev, 0), w.kind_median[kind], w.kind_sigma[kind])
         length = np.int64(min(max(x + 0.5, 1.0), float(w.p[P_CAPMAX])))
     span = max(w.ws_bytes, length)
     base = min(w.ws_base[task], w.p[P_ARENA] - span)
@@ -262,8 +286,7 @@ def _issue(w, s, task, t):
 def _service(w, s, task, major):
     """Service time (ps) of one fault: lognormal around the configured median."""
     median = w.f[F_MAJOR] if major else w.f[F_MINOR]
-    x = lognormal(_draw(w, s, task, S_FAULT_NS), _draw(w, s, task, S_FAULT_NS),
-                  median, w.f[F_SIGMA])
+    x = lognormal(_draw(w, s, task, S_FAULT_NS), median, w.f[F_SIGMA])
     return np.int64(x + 0.5)
 
 
@@ -420,11 +443,12 @@ def _step(w, s, ring, prog, task, t):
     costs = w.costs
     # preemption at the end of the previous (preemptible) step
     if s.t[task, T_LAST_P] and s.c[cpu, C_RQ_LEN] > 0:
-        hazard = 1.0 - math.exp(-s.t[task, T_LAST_DUR] / float(w.p[P_TIMESLICE]))
-        if _draw(w, s, task, S_PREEMPT) < hazard:
+        if _preempted(_draw(w, s, task, S_PREEMPT),
+                      s.t[task, T_LAST_DUR] / float(w.p[P_TIMESLICE])):
             s.k[K_PREEMPTIONS] += 1
             _release(w, s, cpu, t)
-            _place(w, s, task, t, s.t[task, T_MOFF] == 0)
+            if _place(w, s, task, s.t[task, T_MOFF] == 0):
+                heap_push(s, t + costs[C_SWITCH], task)
             return np.int64(-1)
     if s.t[task, T_START] < 0:
         s.t[task, T_START] = t             # latency counts from the probe's start
@@ -639,26 +663,32 @@ def run_chunk(w, s, ring, prog, target):
             continue
         task = code
         state = s.t[task, T_STATE]
-        if state == THINK:
-            if g[G_ISSUED] >= w.p[P_EVENTS]:
-                s.t[task, T_STATE] = DONE
-                g[G_TASKS_DONE] += 1
-                if g[G_TASKS_DONE] == n_tasks:
-                    for b in range(w.p[P_NCPU]):
-                        B.flush(ring, b)
+        if state != RUN:
+            if state == THINK:
+                if g[G_ISSUED] >= w.p[P_EVENTS]:
+                    s.t[task, T_STATE] = DONE
+                    g[G_TASKS_DONE] += 1
+                    if g[G_TASKS_DONE] == n_tasks:
+                        for b in range(w.p[P_NCPU]):
+                            B.flush(ring, b)
+                    continue
+                _issue(w, s, task, t)
+                may_migrate = True
+            else:                                  # SLEEP: the page is in
+                may_migrate = s.t[task, T_MOFF] == 0
+            if not _place(w, s, task, may_migrate):
+                continue                           # queued behind another task
+            t += w.costs[C_SWITCH]
+            if _pending_before(s, t, task):
+                heap_push(s, t, task)
                 continue
-            _issue(w, s, task, t)
-            _place(w, s, task, t, True)
-        elif state == SLEEP:
-            _place(w, s, task, t, s.t[task, T_MOFF] == 0)
-        else:
-            while True:
-                g[G_STEPS] += 1
-                dur = _step(w, s, ring, prog, task, t)
-                if dur < 0:
-                    break
-                t += dur
-                if g[G_HEAP] > 0 and not _less(t, task, s.heap_t[0], s.heap_v[0]):
-                    heap_push(s, t, task)
-                    break
+        while True:
+            g[G_STEPS] += 1
+            dur = _step(w, s, ring, prog, task, t)
+            if dur < 0:
+                break
+            t += dur
+            if _pending_before(s, t, task):
+                heap_push(s, t, task)
+                break
     return g[G_HEAP] == 0

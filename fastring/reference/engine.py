@@ -12,9 +12,9 @@ same bytes in the buffers), but spelled out with plain Python objects:
   and popping the smallest happening, which is what this module does;
 * :class:`fastring.reference.buffer.CpuBuffer` for the buffers (never the
   kernels of :mod:`fastring.buffer`);
-* :func:`fastring.rng.u01_py` for every uniform, and the exponential,
-  lognormal and Box-Muller formulas of :mod:`fastring.rng` written out with
-  :mod:`math`;
+* :func:`fastring.rng.u01_py` for every uniform, the exponential and
+  lognormal formulas of :mod:`fastring.rng` written out with :mod:`math`, and
+  its normal quantile (AS241) as plain Python;
 * the compiled strategy program (rows ``[op, arg, target, bound, slot]`` from
   :func:`fastring.strategies.compile_program`) interpreted through a table
   ``opcode -> method``.
@@ -31,14 +31,14 @@ Random draws (all ``u01_py(seed, stream, a, b)``):
 =================  ==========================================================
 think time         ``S_THINK``: ``(task, 0)`` at start, ``(event, 1)`` after
                    each event
-kind, length,      ``S_KIND (event, 0)``, ``S_LEN (event, 0)`` and
-address            ``(event, 1)``, ``S_ADDR (event, 0)``
+kind, length,      ``S_KIND (event, 0)``, ``S_LEN (event, 0)``,
+address            ``S_ADDR (event, 0)``
 bernoulli pages    ``S_PAGE (event, j)``, ``j`` the page's index in the payload
 initial residency  ``S_EVICT (page, 2**40)``
 everything else    the task's per-event counter ``draws``, reset when the
                    event is issued: ``(event, draws)`` on the streams
                    ``S_MIGRATE``, ``S_WHERE``, ``S_PREEMPT``, ``S_FAULT_NS``
-                   (two per fault), ``S_PAGE`` (residency), ``S_EVICT``
+                   (one per fault), ``S_PAGE`` (residency), ``S_EVICT``
 =================  ==========================================================
 """
 from __future__ import annotations
@@ -55,7 +55,8 @@ from .. import strategies as S
 from ..buffer import F_DATA_MISSING, H_FLAGS
 from ..costs import COST_KEYS
 from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
-                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, u01_py)
+                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, normal_quantile_py,
+                   u01_py)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
                      F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
                      P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_NCPU, P_NTASK,
@@ -98,13 +99,10 @@ def exponential(u: float, mean: float) -> float:
     return -math.log(1.0 - u) * mean
 
 
-def std_normal(u1: float, u2: float) -> float:
-    """Box-Muller: one standard normal from two uniforms."""
-    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
-
-
-def lognormal(u1: float, u2: float, median: float, sigma: float) -> float:
-    return median * math.exp(sigma * std_normal(u1, u2))
+def lognormal(u: float, median: float, sigma: float) -> float:
+    """AS241's normal quantile of ``u`` (:func:`fastring.rng.normal_quantile_py`,
+    itself checked against :meth:`statistics.NormalDist.inv_cdf`)."""
+    return median * math.exp(sigma * normal_quantile_py(u))
 
 
 # -- the log-linear histogram bins of fastring.histogram ----------------------
@@ -414,8 +412,8 @@ class Reference:
         kind = min(kind, self.n_kinds - 1)
         length = 0
         if self.kind_payload[kind] != PAYLOAD_NONE:
-            x = lognormal(self.u(S_LEN, ev, 0), self.u(S_LEN, ev, 1),
-                          self.kind_median[kind], self.kind_sigma[kind])
+            x = lognormal(self.u(S_LEN, ev, 0), self.kind_median[kind],
+                          self.kind_sigma[kind])
             length = int(min(max(x + 0.5, 1.0), float(self.capture_max)))
         span = max(self.ws_bytes, length)
         base = min(self.ws_base[task.index], self.arena_size - span)
@@ -428,9 +426,7 @@ class Reference:
     def fault_service(self, task: Task, major: bool) -> int:
         """Service time (ps) of one fault: lognormal around the median."""
         median = self.major_median if major else self.minor_median
-        u1 = self.draw(task, S_FAULT_NS)
-        u2 = self.draw(task, S_FAULT_NS)
-        return int(lognormal(u1, u2, median, self.fault_sigma) + 0.5)
+        return int(lognormal(self.draw(task, S_FAULT_NS), median, self.fault_sigma) + 0.5)
 
     def touch(self, task: Task, t: int, may_fault: bool, is_copy: bool):
         """Touch every page of the payload at ``t``: (minor ps, major ps,
