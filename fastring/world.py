@@ -30,9 +30,13 @@ FAULT_MINOR, FAULT_MAJOR = 1, 2
 (F_PMIGRATE, F_THINK, F_PMINOR, F_PMAJOR, F_RESIDENCY, F_PMAJ_MISSING,
  F_MINOR, F_MAJOR, F_SIGMA, N_F) = range(10)
 
-World = namedtuple("World", "p f costs kind_cdf kind_payload kind_median "
-                            "kind_sigma ws_base ws_bytes inj_event inj_kind "
-                            "inj_delay arena")
+World = namedtuple("World", "p f costs kind_cdf kind_guide kind_payload "
+                            "kind_median kind_sigma ws_base ws_bytes inj_event "
+                            "inj_kind inj_delay arena")
+#: slices of [0, 1) in ``kind_guide``: ``kind_guide[j]`` is the number of
+#: cumulative weights <= j / KIND_GUIDE, where the kind search of a uniform
+#: in slice j starts
+KIND_GUIDE = 256
 World.__doc__ = "Read-only inputs of a run (see world.prepare)."
 
 
@@ -89,8 +93,10 @@ def prepare(cfg: dict) -> World:
     f[F_MINOR] = fl["minor_ns"] * 1000.0
     f[F_MAJOR] = fl["major_ns"] * 1000.0
     f[F_SIGMA] = fl["sigma"]
+    guide = np.minimum(np.searchsorted(cdf, np.arange(KIND_GUIDE) / KIND_GUIDE,
+                                       side="right"), len(names) - 1)
     return World(
-        p, f, to_ps(resolved_costs(cfg)), cdf,
+        p, f, to_ps(resolved_costs(cfg)), cdf, guide.astype(np.int64),
         np.array([PAYLOADS[mix[k]["payload"]] for k in names], dtype=np.int64),
         np.array([mix[k]["len_median"] for k in names], dtype=np.float64),
         np.array([mix[k]["len_sigma"] for k in names], dtype=np.float64),
