@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Engine events/s of two git revisions, measured side by side.
+
+For "measure before and after every optimisation" on a noisy machine: each
+revision is checked out into its own git worktree (under ``--workdir``,
+reused between calls), and fresh interpreters of the two alternate, round
+after round, pinned to the same core. Each interpreter compiles (or loads
+from its worktree's numba cache) and warms up, then times
+``Simulation(cfg, strategy).run()`` on the default config (plus
+``--set`` overrides) ``--repeats`` times and reports its fastest run; the
+table gives, per strategy, the median over ``--rounds`` rounds of each
+revision and their ratio. Alternating whole processes spreads slow phases
+of a shared machine over both sides; a median over rounds then drops them.
+
+Usage::
+
+    python benchmarks/compare_revisions.py 3bd8ebd HEAD
+        [--events 1e6] [--rounds 5] [--repeats 3] [--strategies a,b]
+        [--set machine.n_cpus=1 ...] [--cpu 0]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+_CHILD = """
+import sys, time
+sys.path.insert(0, {tree!r})
+from fastring import config as C
+from fastring.api import Simulation
+name, over = {strategy!r}, {over!r}
+sel = [f'run.strategies=["{{name}}"]']
+Simulation(C.load(None, ["run.events=2000", *sel, *over]), name).run()
+best = float("inf")
+for _ in range({repeats}):
+    sim = Simulation(C.load(None, ["run.events={events}", *sel, *over]), name)
+    t0 = time.perf_counter()
+    sim.run()
+    best = min(best, time.perf_counter() - t0)
+print(best / {events} * 1e9)
+"""
+
+
+def worktree(rev: str, workdir: Path) -> Path:
+    """A checkout of ``rev`` (a detached worktree, refreshed if it exists)."""
+    sha = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", rev + "^{commit}"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    tree = workdir / sha[:12]
+    if not tree.exists():
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-f",
+                        str(tree), sha], check=True, capture_output=True)
+    return tree
+
+
+def ns_per_event(tree: Path, strategy: str, events: int, repeats: int,
+                 over: list[str], cpu: int) -> float:
+    code = _CHILD.format(tree=str(tree), strategy=strategy, over=over,
+                         events=events, repeats=repeats)
+    out = subprocess.run(["taskset", "-c", str(cpu), sys.executable, "-c", code],
+                         capture_output=True, text=True, cwd=tree)
+    if out.returncode != 0:
+        raise RuntimeError(f"{tree.name} {strategy}: {out.stderr.strip()[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("before")
+    ap.add_argument("after")
+    ap.add_argument("--events", type=float, default=1e6)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--strategies", default="copy_then_commit")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--cpu", type=int, default=0)
+    ap.add_argument("--workdir", type=Path, default=REPO / ".asv" / "revisions")
+    a = ap.parse_args(argv)
+    if a.rounds < 1 or a.repeats < 1 or a.events < 1:
+        ap.error("--rounds, --repeats and --events must be >= 1")
+    a.workdir.mkdir(parents=True, exist_ok=True)
+    trees = [worktree(a.before, a.workdir), worktree(a.after, a.workdir)]
+    events = int(a.events)
+    print(f"{a.before} ({trees[0].name}) vs {a.after} ({trees[1].name}): "
+          f"default config {' '.join(a.set)}, {events:,} events, fastest of "
+          f"{a.repeats} per process, median of {a.rounds} alternating rounds, CPU {a.cpu}")
+    print(f"{'strategy':26s} {'before ns/ev':>13s} {'after ns/ev':>12s} {'speedup':>8s}")
+    for name in [s for s in a.strategies.split(",") if s]:
+        res = ([], [])
+        for _ in range(a.rounds):
+            for side, tree in enumerate(trees):
+                res[side].append(ns_per_event(tree, name, events, a.repeats, a.set, a.cpu))
+        b, f = (statistics.median(x) for x in res)
+        print(f"{name:26s} {b:>13.1f} {f:>12.1f} {b / f:>7.2f}x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
