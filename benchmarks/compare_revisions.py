@@ -29,7 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 _CHILD = """
-import sys, time
+import os, sys, time
+os.sched_setaffinity(0, {{{cpu}}})
 sys.path.insert(0, {tree!r})
 from fastring import config as C
 from fastring.api import Simulation
@@ -60,8 +61,8 @@ def worktree(rev: str, workdir: Path) -> Path:
 def ns_per_event(tree: Path, strategy: str, events: int, repeats: int,
                  over: list[str], cpu: int) -> float:
     code = _CHILD.format(tree=str(tree), strategy=strategy, over=over,
-                         events=events, repeats=repeats)
-    out = subprocess.run(["taskset", "-c", str(cpu), sys.executable, "-c", code],
+                         events=events, repeats=repeats, cpu=int(cpu))
+    out = subprocess.run([sys.executable, "-c", code],
                          capture_output=True, text=True, cwd=tree)
     if out.returncode != 0:
         raise RuntimeError(f"{tree.name} {strategy}: {out.stderr.strip()[-2000:]}")
