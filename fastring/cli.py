@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="also write events.parquet, one row per event "
                           "(streamed to disk as it is produced; a few tens of "
                           "bytes per event)")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the run is estimated to take over an "
+                          "hour of engine time or over half of this machine's "
+                          "memory (refused otherwise, with the estimate)")
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar (it is only shown on a terminal, "
                           "for runs longer than a second)")
@@ -222,17 +226,17 @@ def cmd_run(args) -> int:
     from . import strategies as S
     from .report import comparison_table, _unit_symbol
     from .results import ResultsWriter
-    from .api import run as run_sim
+    from .api import check, run as run_sim
 
     cfg = C.load(args.config, _overrides(args))       # bad input: before any file
-    S.programs(cfg)
+    check(cfg, S.programs(cfg), force=args.force)     # too big: before any file
     names = cfg["run"]["strategies"]
     bar = ProgressBar(names, cfg["run"]["events"],
                       enabled=False if args.no_progress else None)
     t0 = time.monotonic()
     try:
         with ResultsWriter(args.out, config=cfg, events=args.events_table) as w:
-            res = run_sim(cfg, progress=bar,
+            res = run_sim(cfg, progress=bar, force=args.force,
                           on_batch=w.write_batch if args.events_table else None)
             paths = w.finish(res)
     finally:

@@ -49,6 +49,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from fastring import costs as _costs
 
 
@@ -180,7 +182,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "costs": {
         "profile": Key("str", "default"),           # checked by load_profile
         # per-primitive overrides, in ns
-        **{k: _float(_OPTIONAL, 0, None) for k in _costs.COST_KEYS},
+        **{k: _float(_OPTIONAL, 0, _costs.COST_MAX_NS) for k in _costs.COST_KEYS},
     },
     "strategies": Key("table", {}, sub=_STRATEGY, name_re=r"[a-z_][a-z0-9_]*",
                       reserved=BUILTIN_STRATEGIES),
@@ -236,9 +238,17 @@ def _is_list(v) -> bool:
     return isinstance(v, (list, tuple))
 
 
+def _plain(v):
+    """A NumPy scalar as the Python value it holds (``np.int64(3)`` is 3,
+    ``np.bool_(True)`` is True), so NumPy numbers pass wherever Python's do;
+    anything else unchanged."""
+    return v.item() if isinstance(v, (np.number, np.bool_)) else v
+
+
 def _check(path: str, v, s: Key):
     """Check one value against its Key; return the normalized value."""
     t = s.type
+    v = _plain(v)
     if t in ("int", "float"):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _bad(path, s, v, show_type=True)
@@ -364,7 +374,11 @@ def _check_whole(cfg: dict) -> None:
         if name not in known:
             raise ConfigError(f"run.strategies[{i}]: unknown strategy {name!r}; "
                               f"known: {', '.join(known)}")
-    resolved_costs(cfg)   # the profile exists and reads
+    from fastring import estimate as _estimate   # imports the engine: lazily
+    problem = _estimate.read_time_problem(cfg) or _estimate.clock_problem(
+        cfg, resolved_costs(cfg))        # resolved_costs: the profile reads
+    if problem:
+        raise ConfigError(problem)
 
 
 def validate(cfg: Mapping) -> dict:

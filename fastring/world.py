@@ -40,6 +40,12 @@ KIND_GUIDE = 256
 World.__doc__ = "Read-only inputs of a run (see world.prepare)."
 
 
+def read_psb(bytes_per_ns: float) -> int:
+    """The reader's speed as picoseconds per byte, times 1000 (an integer:
+    the engine's ``P_READ_PSB``)."""
+    return int(round(1e6 / bytes_per_ns))
+
+
 def kinds(cfg: dict) -> list[str]:
     """Syscall kind names, in the order their index is written in records."""
     return list(cfg["workload"]["syscalls"])
@@ -76,7 +82,7 @@ def prepare(cfg: dict) -> World:
     p[P_TIMESLICE] = mach["timeslice_ns"] * 1000
     p[P_CAPMAX] = wl["capture_max"]
     p[P_PERIOD] = rd["period_ns"] * 1000
-    p[P_READ_PSB] = int(round(1e6 / rd["bytes_per_ns"]))
+    p[P_READ_PSB] = read_psb(rd["bytes_per_ns"])
     p[P_VERIFY] = int(rd["verify"])
     p[P_FMODEL] = FAULT_MODELS.index(fl["model"])
     p[P_NKINDS] = len(names)
