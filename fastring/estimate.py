@@ -147,7 +147,7 @@ def read_time_problem(cfg: dict) -> str | None:
     """The reader's time for one sub-buffer must fit the engine's int64
     arithmetic (sub-buffer bytes x ps per byte)."""
     size, bpn = cfg["buffer"]["subbuf_size"], cfg["reader"]["bytes_per_ns"]
-    if size * read_psb(bpn) <= 2**63 - 1:
+    if size * 1e6 / bpn < 2.0**62 and size * read_psb(bpn) <= 2**63 - 1:
         return None
     lowest = size * 1e6 / (2**63 - 1)
     return (f"reader.bytes_per_ns: reading one sub-buffer (buffer.subbuf_size "
