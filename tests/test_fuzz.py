@@ -224,6 +224,7 @@ def _check_invariants(row):
     assert row["sim_time_ns"] <= estimate.CLOCK_LIMIT_NS
 
 
+@pytest.mark.slow
 @FUZZ
 @given(configs(max_keys=6, base={"run": {"events": 2000}}))
 def test_fuzz_runs_keep_the_invariants(cfg):
