@@ -4,10 +4,12 @@ The validator accepts every key within its range, but some combinations
 cannot run correctly or in reasonable time:
 
 * **the clock**: simulated time is int64 picoseconds, which wrap past 2**63 ps
-  (about 106.7 simulated days). :func:`clock_problem` estimates the span a
-  config simulates, plus the longest single random draw (a think time, a
-  fault, an eviction time), and :func:`fastring.config.validate` refuses a
-  config whose estimate, doubled, reaches the limit. This is never
+  (about 106.7 simulated days). :func:`clock_problem` bounds the span a
+  config simulates (every probe at its programs' longest: every pass of
+  every bounded retry, each step preempted), plus the longest single random
+  draw (a think time, a fault, an eviction time), and
+  :func:`fastring.config.validate` refuses a config whose bound, doubled,
+  reaches the limit. This is never
   overridable: past it the tables would be wrong. The engine's clock is
   also checked after every chunk (``fastring.api``), as a backstop.
 * **work and memory**: :func:`check` refuses, unless forced (``--force``,
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from . import buffer as B
 from . import engine as E
 from . import histogram as H
+from . import strategies as S
 from .config import ConfigError
 from .world import PAGE, read_psb
 
@@ -66,11 +69,33 @@ def _lognormal_mean(median: float, sigma: float) -> float:
     return median * math.exp(min(sigma * sigma / 2.0, 700.0))
 
 
-def span_parts(cfg: dict, costs: dict[str, float]) -> dict[str, float]:
+def program_shape(cfg: dict) -> tuple[int, int]:
+    """(steps, passes): the longest program of the run's strategies and the
+    most passes one probe can make through it (1 + the sum of its jump
+    bounds: the bounds count per event). Programs that do not compile are
+    left out (``strategies.programs`` refuses them before any run)."""
+    user = cfg.get("strategies", {})
+    shape = (1, 1)
+    for name in cfg["run"]["strategies"]:
+        try:
+            p = S.compile_program(name, user[name]["program"] if name in user
+                                  else S.BUILTIN[name][1])
+        except (S.ProgramError, KeyError):
+            continue
+        shape = (max(shape[0], len(p)),
+                 max(shape[1], 1 + int(p[p[:, S.SLOT] >= 0, S.BOUND].sum())))
+    return shape
+
+
+def span_parts(cfg: dict, costs: dict[str, float],
+               shape: tuple[int, int] | None = None) -> dict[str, float]:
     """The simulated span of a run (ns), as a sum of named parts, each keyed by
-    the config keys that drive it. Means, not tails: a task's chain of events
-    (think + probe + faults), the CPU load of all events, the injected fault
-    delays, and the readers' drain and period."""
+    the config keys that drive it: a task's chain of events (think + probe
+    + faults), the CPU load of all events, the injected fault delays, and
+    the readers' drain and period. Means, not tails. Without ``shape`` a
+    probe is its program run once; with ``shape`` (:func:`program_shape`)
+    it is bounded from above: every step of every pass may copy a whole
+    payload, fault, and be preempted (a context switch)."""
     run, mach, wl, fl, buf, rd = (cfg[k] for k in ("run", "machine", "workload",
                                                    "faults", "buffer", "reader"))
     events = run["events"]
@@ -80,15 +105,20 @@ def span_parts(cfg: dict, costs: dict[str, float]) -> dict[str, float]:
     cap = wl["capture_max"]
     pages = cap // PAGE + 2                             # pages one payload spans
     per_byte = costs["memcpy_byte"] + costs["strnlen_byte"]
-    fixed = sum(v for k, v in costs.items() if k not in ("memcpy_byte", "strnlen_byte"))
-    probe = 2 * fixed + 3 * cap * per_byte              # every step twice, 3 passes
+    fixed = {k: v for k, v in costs.items() if k not in ("memcpy_byte", "strnlen_byte")}
     minor = _lognormal_mean(fl["minor_ns"], fl["sigma"])
     major = _lognormal_mean(fl["major_ns"], fl["sigma"])
     if fl["model"] == "residency":                      # every touch may miss
         p_minor, p_major = 1 - fl["p_major_given_missing"], fl["p_major_given_missing"]
     else:
         p_minor, p_major = fl["p_minor"], fl["p_major"]
-    touches = 2 * pages                                 # prefetch, then copy
+    if shape is None:                                   # every step twice,
+        touches = 2 * pages                             # 3 passes over the bytes
+        probe = 2 * sum(fixed.values()) + 3 * cap * per_byte
+    else:
+        steps = shape[0] * shape[1]
+        touches = steps * pages
+        probe = steps * (max(fixed.values()) + costs["context_switch"] + cap * per_byte)
     cpu = probe + touches * p_minor * minor             # holds the CPU
     sleep = touches * p_major * major                   # the task sleeps
     return {
@@ -125,7 +155,7 @@ def longest_draw(cfg: dict) -> tuple[str, float]:
 def clock_problem(cfg: dict, costs: dict[str, float]) -> str | None:
     """Why a run of ``cfg`` could wrap the simulated clock (None if it
     cannot): the message names the dominant key and shows the estimate."""
-    parts = span_parts(cfg, costs)
+    parts = span_parts(cfg, costs, program_shape(cfg))
     span = sum(parts.values())
     draw_key, draw = longest_draw(cfg)
     if SPAN_MARGIN * span + draw <= CLOCK_LIMIT_NS:

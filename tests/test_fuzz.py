@@ -238,8 +238,12 @@ def test_fuzz_runs_keep_the_invariants(cfg):
     res = fastring.run(loaded)
     event("ran")
     buffers = res.buffers.to_pylist()
+    costs = config.resolved_costs(loaded)
+    bound = sum(estimate.span_parts(loaded, costs, estimate.program_shape(loaded)).values())
+    bound = estimate.SPAN_MARGIN * bound + estimate.longest_draw(loaded)[1]
     for row in res.runs.to_pylist():
         _check_invariants(row)
+        assert row["sim_time_ns"] <= bound       # what the clock check relies on
         mine = [b for b in buffers if b["strategy"] == row["strategy"]]
         for col in ("lost_full", "lost_wrap", "lost_big", "verify_errors"):
             assert sum(b[col] for b in mine) == row[col], (row["strategy"], col)
