@@ -52,9 +52,10 @@ PROBE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("env", [{"FASTRING_DEBUG": "1"},
-                                 {"NUMBA_BOUNDSCHECK": "1"},
-                                 {"NUMBA_DISABLE_JIT": "1"}])
+@pytest.mark.parametrize("env", [
+    pytest.param({"FASTRING_DEBUG": "1"}, marks=pytest.mark.slow),
+    pytest.param({"NUMBA_BOUNDSCHECK": "1"}, marks=pytest.mark.slow),
+    {"NUMBA_DISABLE_JIT": "1"}])
 def test_byte_accesses_are_bounds_checked(env):
     full = {k: v for k, v in os.environ.items()
             if k not in ("FASTRING_DEBUG", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT")}
