@@ -366,6 +366,10 @@ def _check_whole(cfg: dict) -> None:
         raise ConfigError(f"workload.working_set_pages: must be in [1, "
                           f"workload.user_pages ({w['user_pages']})], "
                           f"got {w['working_set_pages']}")
+    if w["capture_max"] > w["user_pages"] * 4096:
+        raise ConfigError(f"workload.capture_max: must be <= workload.user_pages "
+                          f"* 4096 = {w['user_pages'] * 4096} (a payload is read "
+                          f"from user memory), got {w['capture_max']}")
     if f["p_minor"] + f["p_major"] > 1 + 1e-12:
         raise ConfigError(f"faults.p_major: faults.p_minor + faults.p_major "
                           f"must be <= 1, got {f['p_minor']} + {f['p_major']}")

@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import buffer as B
-from .config import ConfigError, resolved_costs
+from .config import resolved_costs
 from .costs import to_ps
 from .rng import S_WS, arena as make_arena, u01_py
 
@@ -52,19 +52,13 @@ def kinds(cfg: dict) -> list[str]:
 
 
 def prepare(cfg: dict) -> World:
-    """Build the run's read-only arrays; raises ConfigError on settings that
-    only conflict once combined (e.g. a capture larger than user memory)."""
+    """Build the run's read-only arrays from a validated config."""
     run, mach, wl, fl, rd = (cfg[k] for k in ("run", "machine", "workload",
                                               "faults", "reader"))
     seed = run["seed"]
     n_cpus, n_tasks = mach["n_cpus"], mach["n_cpus"] * mach["tasks_per_cpu"]
     arena_bytes = wl["user_pages"] * PAGE
     ws_bytes = min(wl["working_set_pages"], wl["user_pages"]) * PAGE
-    if wl["capture_max"] > arena_bytes:
-        raise ConfigError(
-            f"workload.capture_max: must be <= workload.user_pages * 4096 "
-            f"= {arena_bytes} (a payload is read from user memory), got "
-            f"{wl['capture_max']}")
     mix = wl["syscalls"]
     names = kinds(cfg)
     w = np.array([mix[k]["weight"] for k in names], dtype=np.float64)

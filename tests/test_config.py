@@ -257,6 +257,8 @@ def test_user_strategy_and_sorted_inject():
     (["reader.bytes_per_ns=1e-300"], "reader.bytes_per_ns", "must be >"),
     (["reader.bytes_per_ns=1e-13"], "reader.bytes_per_ns", "must be >"),
     (["costs.context_switch=1e16"], "costs.context_switch", "[0, 1e+09]"),
+    (["workload.user_pages=1", "workload.working_set_pages=1",
+      "workload.capture_max=5000"], "workload.capture_max", "<= workload.user_pages"),
     (["costs.clock_read=inf"], "costs.clock_read", "[0, 1e+09]"),
     (["faults.sigma=10"], "faults.major_ns / faults.sigma", "limit"),
     (["faults.model=residency", "faults.residency_ns=1e15"],
