@@ -191,39 +191,32 @@ def _p64(builder, addr):
     return builder.inttoptr(addr, _I64.as_pointer())
 
 
-@intrinsic
-def addr_load(typingctx, addr):
-    """Relaxed (monotonic) atomic load of an int64: a plain ``mov``."""
-    def codegen(context, builder, sig, args):
-        return builder.load_atomic(_p64(builder, args[0]), "monotonic", 8)
-    return types.int64(types.int64), codegen
+def _addr_load(ordering):
+    @intrinsic
+    def load(typingctx, addr):
+        def codegen(context, builder, sig, args):
+            return builder.load_atomic(_p64(builder, args[0]), ordering, 8)
+        return types.int64(types.int64), codegen
+    return load
 
 
-@intrinsic
-def addr_store(typingctx, addr, val):
-    """Relaxed (monotonic) atomic store of an int64: a plain ``mov``."""
-    def codegen(context, builder, sig, args):
-        builder.store_atomic(args[1], _p64(builder, args[0]), "monotonic", 8)
-        return context.get_dummy_value()
-    return types.void(types.int64, types.int64), codegen
+def _addr_store(ordering):
+    @intrinsic
+    def store(typingctx, addr, val):
+        def codegen(context, builder, sig, args):
+            builder.store_atomic(args[1], _p64(builder, args[0]), ordering, 8)
+            return context.get_dummy_value()
+        return types.void(types.int64, types.int64), codegen
+    return store
 
 
-@intrinsic
-def addr_load_acquire(typingctx, addr):
-    """Acquire load of an int64 (pairs with :func:`addr_store_release`)."""
-    def codegen(context, builder, sig, args):
-        return builder.load_atomic(_p64(builder, args[0]), "acquire", 8)
-    return types.int64(types.int64), codegen
-
-
-@intrinsic
-def addr_store_release(typingctx, addr, val):
-    """Release store of an int64: what was written before is visible to a
-    thread that sees this value with :func:`addr_load_acquire`."""
-    def codegen(context, builder, sig, args):
-        builder.store_atomic(args[1], _p64(builder, args[0]), "release", 8)
-        return context.get_dummy_value()
-    return types.void(types.int64, types.int64), codegen
+#: relaxed (monotonic) atomic load / store of an int64: a plain ``mov``
+addr_load = _addr_load("monotonic")
+addr_store = _addr_store("monotonic")
+#: acquire load / release store: what a thread wrote before the release
+#: store is visible to one that sees its value with the acquire load
+addr_load_acquire = _addr_load("acquire")
+addr_store_release = _addr_store("release")
 
 
 @intrinsic
