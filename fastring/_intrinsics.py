@@ -321,3 +321,21 @@ def libc_getrusage(typingctx, who, addr):
                               builder.inttoptr(args[1], _I8P)])
         return builder.sext(r, _I64)
     return types.int64(types.int64, types.int64), codegen
+
+
+def _libc_io(name):
+    @intrinsic
+    def io(typingctx, fd, addr, n):
+        """libc ``{name}(fd, (void *)addr, n)``; returns its result."""
+        def codegen(context, builder, sig, args):
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(_I64, [_I32, _I8P, _I64]), name)
+            return builder.call(fn, [builder.trunc(args[0], _I32),
+                                     builder.inttoptr(args[1], _I8P), args[2]])
+        return types.int64(types.int64, types.int64, types.int64), codegen
+    return io
+
+
+#: libc ``read`` / ``write`` on raw addresses (a pipe ping-pong)
+libc_read = _libc_io("read")
+libc_write = _libc_io("write")

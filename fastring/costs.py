@@ -93,7 +93,10 @@ SOURCES = {
     "cs_count_read": f"{_CAL}: relaxed load of a per-CPU int64 slot "
                      f"(median 0.18 ns, p25-p75 0.11-0.33)",
     "context_switch": "assumed 1.5 us for a switch between tasks "
-                      "(typical lmbench lat_ctx order; not measured yet)",
+                      "(typical lmbench lat_ctx order). fastring calibrate "
+                      "measures it (pipe ping-pong on one CPU); on the shared "
+                      "dev machine under a load of ~7 it gave 1.9-8 us "
+                      "(median 7.3): too spread to adopt",
     "copy_user_call": f"{_CAL}: memcpy from scattered lines of a 256 MiB "
                       f"arena (8x the 32 MiB L3) into a cached buffer, "
                       f"fixed part of the fit 16 B-4 KiB: one DRAM miss "

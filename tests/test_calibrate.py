@@ -122,6 +122,12 @@ def test_quick_calibration_numbers(quick_results):
     # coarse sanity: a locked add costs more than a plain one
     assert res["costs"]["atomic_add"]["median"] > \
         res["costs"]["local_add"]["median"]
+    # the pipe ping-pong ran (Linux): a round trip is two switches plus two
+    # write+read pairs, so it takes longer than those pairs alone
+    if hasattr(os, "sched_setaffinity"):
+        assert "context_switch" in res["costs"]
+        assert res["measured"]["pingpong_round_trip"]["median"] > \
+            2 * res["measured"]["pipe_write_read"]["median"]
     if "minor_fault" in res["measured"]:
         assert res["measured"]["minor_fault"]["median"] > 50
 

@@ -60,6 +60,13 @@ raw int64 addresses, so the compiler cannot turn them into something else:
                             reported under ``[measured]`` for information
 ==========================  ==================================================
 
+``context_switch`` is measured as lmbench's ``lat_ctx`` does: two threads
+pinned to one CPU ping-pong a byte over two pipes (every round trip is two
+switches, two writes and two reads), less one pinned thread writing and
+reading its own pipe; the round trip and the bare syscalls go to
+``[measured]``. Other processes on that CPU inflate it: on a busy host its
+spread is wide.
+
 A minor page fault is measured on an anonymous private mapping (transparent
 huge pages off): touch every page, ``madvise(MADV_DONTNEED)``, touch again and
 time it, minus the time of touching the same pages once resident; the number
@@ -80,8 +87,8 @@ The CPU time other processes used during the calibration (from
 the host was busy: the figures are then inflated and widely spread.
 
 Keys of :data:`fastring.costs.COST_KEYS` that user space cannot measure
-(preempt and migrate toggles, ``copy_from_user_extra``, ``strnlen_byte``,
-``context_switch``) are left out of the profile, so their defaults apply; the
+(preempt and migrate toggles, ``copy_from_user_extra``, ``strnlen_byte``)
+are left out of the profile, so their defaults apply; the
 file lists them in a comment.
 """
 from __future__ import annotations

@@ -15,7 +15,8 @@ from fastring._intrinsics import (addr_atomic_add, addr_atomic_cas,
                                   addr_local_add, addr_memcpy,
                                   addr_plain_cas, addr_store,
                                   addr_store_release, clock_ns, libc_free,
-                                  libc_getrusage, libc_malloc)
+                                  libc_getrusage, libc_malloc, libc_read,
+                                  libc_write)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -307,3 +308,20 @@ def k_touch(addr, pagesize, n):
     for i in range(n):
         s += addr_load(addr + i * pagesize)
     return t1 - t0, s
+
+
+@njit(cache=True, nogil=True)
+def k_pingpong(rfd, wfd, buf, first, n):
+    """``n`` rounds of a one-byte ping-pong over two pipes: read from
+    ``rfd`` (unless ``first``, which writes first), write to ``wfd``. With
+    both threads on one CPU every round trip is two context switches."""
+    bad = 0
+    t0 = clock_ns()
+    for _ in range(n):
+        if first:
+            bad += libc_write(wfd, buf, 1) != 1
+            bad += libc_read(rfd, buf, 1) != 1
+        else:
+            bad += libc_read(rfd, buf, 1) != 1
+            bad += libc_write(wfd, buf, 1) != 1
+    return clock_ns() - t0, bad

@@ -14,6 +14,7 @@ from .guards import CalibrationError, check_atomic_asm
 from .host import cpu_seconds, host
 from .memory import (measure_copy_user_cold, measure_malloc,
                      measure_memcpy_hot, measure_minor_fault)
+from .sched import measure_context_switch
 
 # What each measured key stands for (printed in the table and the file).
 _WHAT = {
@@ -40,7 +41,6 @@ _NOT_MEASURABLE = {
     "migrate_on": "kernel-only (migrate_enable), no user-space analogue",
     "copy_from_user_extra": "kernel-only (access_ok, STAC/CLAC)",
     "strnlen_byte": "strnlen_user is kernel-only; not measured",
-    "context_switch": "needs a scheduler ping-pong benchmark; not measured",
 }
 
 
@@ -82,6 +82,7 @@ def measure(repeats: int | None = None, quick: bool = False) -> dict:
     measure_memcpy_hot(repeats, target, res)
     measure_copy_user_cold(repeats, target, quick, res)
     measure_minor_fault(repeats, quick, res)
+    measure_context_switch(repeats, quick, res)
     for key, st in res["costs"].items():
         if key not in costs.COST_KEYS:
             raise CalibrationError(f"internal: {key} is not a cost key")
