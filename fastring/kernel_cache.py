@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 ENV = "NUMBA_CACHE_DIR"
@@ -91,14 +90,3 @@ def record_compile_s(seconds: float) -> None:
         path.write_text(f"{seconds:.1f}\n")
     except OSError:
         pass
-
-
-class Stopwatch:
-    """``with Stopwatch() as sw: ...; sw.seconds``."""
-
-    def __enter__(self):
-        self.t0 = time.monotonic()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.monotonic() - self.t0

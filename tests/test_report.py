@@ -58,15 +58,15 @@ def test_comparison_table_text_and_markdown(run_dir):
     text = report.comparison_table(runs, micro="u")
     lines = text.splitlines()
     assert len(lines) == 4
-    assert "latency" in lines[0] and "lost" in lines[0]
-    assert lines[1].split()[:2] == ["strategy", "events/s"]
+    assert "latency" in lines[0] and "pin" in lines[0]
+    assert lines[1].split()[:2] == ["strategy", "ns/event"]
     assert lines[2].startswith("nofault") and lines[3].startswith("copy_then_commit")
     assert re.search(r"\d(ns|us|ms)\b", lines[2])   # time units
     assert "µ" not in text                               # micro="u"
-    assert re.search(r"\d\.\d\dx\b", lines[2])        # copy amplification
-    md = report.comparison_table(runs, markdown=True)
+    md = report.comparison_table(runs, markdown=True, columns=report.table.REPORT_COLUMNS)
     rows = md.splitlines()
-    assert rows[0].startswith("| strategy | events/s | latency p50")
+    assert rows[0].startswith("| strategy | tracer ns/event | latency p50")
+    assert re.search(r"\d\.\d\dx\b", rows[2])        # copy amplification
     assert rows[1].startswith("|:---|---:")
     assert len(rows) == 4 and all(r.count("|") == rows[0].count("|") for r in rows)
     row = runs.to_pylist()[0]
@@ -97,7 +97,7 @@ def test_report_from_events(run_dir, tmp_path, capsys):
     md = (out / "summary.md").read_text(encoding="utf-8")
     for name in PLOTS:
         assert f"]({name})" in md
-    assert "| strategy | events/s |" in md
+    assert "| strategy | tracer ns/event |" in md
     assert "exact, from the per-event table" in md
     assert "nofault" in md and "copy_then_commit" in md
 
@@ -137,7 +137,7 @@ def test_report_sweep_plain_file(sweep_runs, tmp_path):
     md = (d / "summary.md").read_text(encoding="utf-8")
     assert "](sweep_faults.p_major.png)" in md
     assert "Swept: `faults.p_major` = 0.0001, 0.05" in md
-    assert "| strategy | faults.p_major | events/s |" in md
+    assert "| strategy | faults.p_major | tracer ns/event |" in md
 
 
 def test_report_sweep_hive_dataset(sweep_runs, tmp_path):
