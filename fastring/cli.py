@@ -29,6 +29,7 @@ from .signals import exit_status, sigterm_as_interrupt
 
 PROG = "fastring"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141               # 128 + SIGPIPE, as a shell reports it
 
 DELEGATED = {
     "sweep": ("fastring.sweep", "run a parameter sweep (options: fastring sweep --help)"),
@@ -432,6 +433,10 @@ def _dispatch(argv: list[str], head: int, command) -> int:
         code = exit_status(exc)
         _err("terminated" if code != 130 else "interrupted")
         return code
+    except BrokenPipeError:              # `fastring ... | head`: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # no second error at exit
+        return EXIT_BROKEN_PIPE
     except Exception as exc:             # noqa: BLE001 - the CLI's last line
         return _failure(exc, debug, command)
 

@@ -83,10 +83,11 @@ def _judge(per: dict[str, dict], get, show, zero_goal: bool, mu: str) -> str:
     rest = sorted((s for s in vals if vals[s] != best), key=vals.get)
     if zero_goal and best == 0:
         if not rest:
-            return f"every strategy: {show(best, per[top[0]], mu)}"
+            return "every strategy: none"
         fails = ", ".join(f"{s} {show(vals[s], per[s], mu)}" for s in reversed(rest))
         return f"{_names(top)}; not: {fails}"
-    text = f"{_names(top)} {show(best, per[top[0]], mu)}"
+    who = "every strategy:" if not rest and len(top) > 1 else _names(top)
+    text = f"{who} {show(best, per[top[0]], mu)}"
     if rest:
         nxt, worst = rest[0], rest[-1]
         text += f" (next {nxt} {show(vals[nxt], per[nxt], mu)}"
@@ -106,9 +107,10 @@ def verdict_lines(rows: Sequence[dict], micro: str = "µ") -> list[str]:
     items = [(label, _judge(per, get, show, zero, micro))
              for label, get, show, zero in CRITERIA]
     front = pareto_front(rows)
-    items.append(("Pareto front", _names(front) + (
-        " (every strategy: none is beaten on all five by another)" if len(front) == len(per) else
-        " (no other strategy is at least as good on every criterion)")))
+    items.append(("Pareto front", "every strategy (none is beaten on all five "
+                  "criteria by another)" if len(front) == len(per) else
+                  _names(front) + " (no other strategy is as good on all five "
+                  "criteria and better on one)"))
     for label, text in items:
         if text:
             out += textwrap.wrap(text, WIDTH, initial_indent=f"  {label:<22}",
