@@ -112,7 +112,8 @@ REPORT_COLUMNS = ("cpu_ns_per_event", "latency_p50_ns", "latency_p99_ns",
                   "data_missing", "copy_amp", "commits_remote", "events_per_s")
 
 
-def columns_for(names: Sequence[str] | None, available: Sequence[str] = ()) -> list[Column]:
+def columns_for(names: Sequence[str] | None, available: Sequence[str] = (),
+                option: str = "--columns") -> list[Column]:
     """The columns named (``--columns``): a key of :data:`COLUMNS` or a
     column of the runs table (``available``); raises :class:`ColumnError`."""
     out = []
@@ -124,7 +125,7 @@ def columns_for(names: Sequence[str] | None, available: Sequence[str] = ()) -> l
             out.append(Column(name, "", name, kind, name))
         else:
             raise ColumnError(
-                f"--columns: unknown column {name!r}; allowed: "
+                f"{option}: unknown column {name!r}; allowed: "
                 f"{', '.join(COLUMNS)}, or any column of the runs table "
                 f"(e.g. latency_p999_ns, restarts, faults_major)")
     return out
