@@ -10,11 +10,19 @@ import numpy as np
 from .dists import _label
 from .format import missing, fmt_ns
 from .runs import is_num, sweep_axes_of
-from .style import (LINESTYLES, MARKERS, ns_axis, param_axis,
+from .style import (LINESTYLES, MARKERS, no_data, ns_axis, param_axis,
                     percent_formatter)
-from .table import _param_text, lost_fraction
+from .table import _param_text, data_missing_fraction, lost, lost_fraction
+
+def lost_or_missing(row: dict) -> float:
+    """Events that lost what they should carry: dropped, or recorded with
+    their user data zero-filled (nofault's way of losing it)."""
+    n = row.get("events", 0)
+    return (lost(row) + row.get("data_missing", 0)) / n if n else float("nan")
+
 
 def pin_loss_figure(Figure, rows: list[dict], params, colors):
+    """Each run's longest pin against its events lost or zero-filled."""
     fig = Figure(figsize=(7.5, 5), layout="constrained")
     ax = fig.subplots()
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
@@ -23,7 +31,7 @@ def pin_loss_figure(Figure, rows: list[dict], params, colors):
     xs, ys = [], []
     spots: dict = {}
     for k, s in enumerate(strategies):
-        pts = [(r.get("pin_p99_ns"), lost_fraction(r), r) for r in rows
+        pts = [(r.get("pin_max_ns"), lost_or_missing(r), r) for r in rows
                if r["strategy"] == s]
         pts = [(x, y, r) for x, y, r in pts if not missing(x) and x > 0 and not missing(y)]
         if not pts:
@@ -58,13 +66,12 @@ def pin_loss_figure(Figure, rows: list[dict], params, colors):
     if pos:
         ax.set_yscale("symlog", linthresh=min(min(pos), 1e-4))
         ax.set_ylim(bottom=0, top=min(max(pos) * 2, 1.05))
-    else:
-        ax.set_ylim(-0.0005, 0.01)
-        ax.text(0.5, 0.5, "no events lost", transform=ax.transAxes,
-                ha="center", color="0.4")
-    ax.yaxis.set_major_formatter(percent_formatter())
-    ax.set_xlabel("pin p99 (reserve to commit)")
-    ax.set_ylabel("events lost (lost_full + lost_wrap + lost_big) / events")
+        ax.yaxis.set_major_formatter(percent_formatter())
+    elif ys:
+        ax.set_ylim(-0.5, 1)
+        no_data(ax, "no event lost or zero-filled in any run")
+    ax.set_xlabel("pin max (longest reserve to commit)")
+    ax.set_ylabel("events lost or zero-filled\n(lost + data_missing) / events")
     ax.set_title("Pinned buffer time vs events lost")
     ax.grid(True, which="both", alpha=0.3)
     if ax.lines:
@@ -75,9 +82,11 @@ def pin_loss_figure(Figure, rows: list[dict], params, colors):
 
 SWEEP_METRICS = (
     ("events lost (fraction)", lost_fraction, "frac"),
+    ("data missing: zero-filled (fraction)", data_missing_fraction, "frac"),
     ("latency p99", lambda r: r.get("latency_p99_ns"), "ns"),
     ("preempt-off max", lambda r: r.get("preempt_off_max_ns"), "ns"),
     ("pin p99 (reserve to commit)", lambda r: r.get("pin_p99_ns"), "ns"),
+    ("pin max (reserve to commit)", lambda r: r.get("pin_max_ns"), "ns"),
     ("tracer CPU time per event", lambda r: r.get("cpu_ns_per_event"), "ns"),
 )
 
@@ -97,10 +106,12 @@ def sweep_figure(Figure, rows: list[dict], axis: str, others: Sequence[str],
         pos = {v: i for i, v in enumerate(xs_all)}
         key = lambda v: pos[_param_text(v)]                   # noqa: E731
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
-    fig = Figure(figsize=(13, 7), layout="constrained")
-    axes = fig.subplots(2, 3).ravel()
+    fig = Figure(figsize=(16, 7), layout="constrained")
+    axes = fig.subplots(2, 4).ravel()
+    notes = []                           # lines drawn over one another
     for ax, (name, get, kind) in zip(axes, SWEEP_METRICS):
         ys_seen = []
+        drawn: dict[tuple, list[str]] = {}
         for s in strategies:
             by_x: dict = {}
             for r in rows:
@@ -123,10 +134,16 @@ def sweep_figure(Figure, rows: list[dict], axis: str, others: Sequence[str],
                                 [max(by_x[x]) for x in xs],
                                 color=colors[s], alpha=0.15, linewidth=0)
             ys_seen += [y for x in xs for y in by_x[x]]
+            drawn.setdefault((tuple(xs), tuple(med)), []).append(s)
         ax.set_title(name)
         ax.grid(True, which="both", alpha=0.3)
+        same = [" = ".join(g) for g in drawn.values() if len(g) > 1]
+        if same and len(drawn) > 1:
+            notes.append(f"{name.split(' (')[0]}: " + "; ".join(same))
         pos_y = [y for y in ys_seen if y > 0]
-        if kind == "frac":
+        if ys_seen and not pos_y:
+            no_data(ax, f"all zero: {name.split(' (')[0]} in no run")
+        elif kind == "frac":
             if pos_y:
                 ax.set_yscale("symlog", linthresh=min(min(pos_y), 1e-4))
                 ax.set_ylim(bottom=0)
@@ -153,7 +170,14 @@ def sweep_figure(Figure, rows: list[dict], axis: str, others: Sequence[str],
                 handles.append(h)
                 labels.append(lab)
     if handles:
-        legend_ax.legend(handles, labels, loc="center", title="strategy")
+        legend_ax.legend(handles, labels, loc="upper center", title="strategy",
+                         fontsize=7.5 if notes else 9, ncols=2 if notes else 1)
+    if notes:
+        import textwrap
+        text = "\n".join(textwrap.fill(n, 52, subsequent_indent="  ") for n in notes)
+        legend_ax.text(0.5, 0.0, "identical lines (drawn over one another):\n" + text,
+                       transform=legend_ax.transAxes, ha="center", va="bottom",
+                       fontsize=6.5, color="0.25")
     note = (f"; median over {', '.join(others)} (band: min to max)"
             if others else "")
     fig.suptitle(f"Sweep over {axis}{note}")

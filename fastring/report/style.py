@@ -93,3 +93,11 @@ def null_locator():
     from matplotlib.ticker import NullLocator
     return NullLocator()
 
+
+
+def no_data(ax, text: str) -> None:
+    """Say so on an empty or all-zero panel instead of drawing a
+    meaningless axis."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+            color="0.35", fontsize=9, wrap=True)
+    ax.set_yticks([])

@@ -65,8 +65,7 @@ class Column:
 
 
 def _time(metric: str, q: str, group: str, what: str) -> Column:
-    return Column(f"{metric}_{q}_ns", group, "p99" if q == "p99" else q, "ns",
-                  f"{what}, {q}")
+    return Column(f"{metric}_{q}_ns", group, q, "ns", what)
 
 
 COLUMNS: dict[str, Column] = {c.key: c for c in (
@@ -132,12 +131,15 @@ def columns_for(names: Sequence[str] | None, available: Sequence[str] = (),
 
 
 def legend(columns: Sequence[Column]) -> str:
-    """One sentence per column group: what the figures mean."""
+    """What the figures mean: one entry per column, or per group of columns
+    that share a meaning (latency p50, p99, max: one entry)."""
     seen, parts = set(), []
     for c in columns:
         if c.meaning not in seen:
             seen.add(c.meaning)
-            parts.append(f"{c.title}: {c.meaning}")
+            same = [d for d in columns if d.meaning == c.meaning]
+            name = c.group if len(same) > 1 and c.group else c.title
+            parts.append(f"{name}: {c.meaning}")
     return "; ".join(parts) + "."
 
 
@@ -184,12 +186,20 @@ def render(runs, fmt: str = "table", *, columns: Sequence[str] | None = None,
     if fmt in ("csv", "json"):
         return _machine(rows, cols, params, fmt)
     mu = micro if micro is not None else (MICRO if fmt == "markdown" else unit_symbol())
-    head = [("", "strategy")] + [("", p) for p in params] + [(c.group, c.header) for c in cols]
-    body = [[str(r.get("strategy", "?"))] + [_param_text(r.get(p)) for p in params]
-            + [_cell(c.kind, c.value(r), mu) for c in cols] for r in rows]
+    head, body = cells(rows, cols, params, mu)
     if fmt == "markdown":
         return _markdown(head, body, 1 + len(params))
     return _text(head, body, 1 + len(params))
+
+
+def cells(rows: list[dict], cols: Sequence[Column], params: Sequence[str] = (),
+          micro: str = MICRO) -> tuple[list[tuple[str, str]], list[list[str]]]:
+    """Header cells (group, name) and formatted rows: what every human
+    format (text, Markdown, HTML) lays out."""
+    head = [("", "strategy")] + [("", p) for p in params] + [(c.group, c.header) for c in cols]
+    body = [[str(r.get("strategy", "?"))] + [_param_text(r.get(p)) for p in params]
+            + [_cell(c.kind, c.value(r), micro) for c in cols] for r in rows]
+    return head, body
 
 
 def _plain(v):
