@@ -16,8 +16,6 @@ source and the config keys whose values differ between the sides.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import statistics
 from collections.abc import Sequence
@@ -28,7 +26,7 @@ import pyarrow as pa
 
 from .report.format import fmt_fraction, missing
 from .report.runs import NOT_AXES, config_columns, sorted_rows, varying_columns
-from .report.table import _cell, _markdown, _param_text, _text, columns_for
+from .report.table import _cell, _markdown, _param_text, _text, columns_for, csv_text
 from .results import read_table, table_path
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -197,12 +195,7 @@ def compare(sides: Sequence[Side], *, metrics: Sequence[str] | None = None,
                                     for r in recs]}, indent=1)
     if fmt == "csv":
         keys = [k for k in recs[0] if k not in ("kind", "title")] if recs else []
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(keys)
-        for r in recs:
-            w.writerow(["" if r[k] is None else r[k] for k in keys])
-        return buf.getvalue().rstrip("\n")
+        return csv_text(keys, recs)
     return _human(sides, data, fmt, micro)
 
 

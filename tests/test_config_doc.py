@@ -8,7 +8,7 @@ import pytest
 
 from fastring import cli
 from fastring import config as C
-from fastring.config_doc import config_markdown, config_toml, schema_keys
+from fastring.config_doc import config_markdown, schema_keys
 from fastring.config_help import MEANINGS
 from fastring.strategies import BUILTIN
 

@@ -214,6 +214,11 @@ def _machine(rows, cols, params, fmt) -> str:
                 **{c.key: _plain(c.value(r)) for c in cols}} for r in rows]
     if fmt == "json":
         return json.dumps(records, indent=1)
+    return csv_text(keys, records)
+
+
+def csv_text(keys: Sequence[str], records: Sequence[dict]) -> str:
+    """Records as CSV under a header of ``keys``; None as an empty field."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(keys)
