@@ -86,7 +86,9 @@ def config_toml(cfg: dict) -> str:
                 later += _named_tables(key, s, cfg[sec].get(k, {}))
                 continue
             out += _comment(key, s)
-            if k in cfg[sec]:
+            if k in cfg[sec] and cfg[sec][k] is None:   # TOML has no null: left unset
+                out.append(f"# {_toml.key(k)} =   (unset)")
+            elif k in cfg[sec]:
                 out.append(f"{_toml.key(k)} = {_toml.value(cfg[sec][k])}")
             elif sec == "costs":
                 out.append(f"# {k} = {_toml.value(C.resolved_costs(cfg)[k])}   "
