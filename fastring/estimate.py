@@ -104,17 +104,17 @@ def span_parts(cfg: dict, costs: dict[str, float],
     per_task = math.ceil(events / n_tasks) + 1          # + the last think
     cap = wl["capture_max"]
     pages = cap // PAGE + 2                             # pages one payload spans
-    per_byte = costs["memcpy_byte"] + costs["strnlen_byte"]
-    fixed = {k: v for k, v in costs.items() if k not in ("memcpy_byte", "strnlen_byte")}
+    per_byte = sum(v for k, v in costs.items() if k.endswith("_byte"))
+    fixed = {k: v for k, v in costs.items() if not k.endswith("_byte")}
     minor = _lognormal_mean(fl["minor_ns"], fl["sigma"])
     major = _lognormal_mean(fl["major_ns"], fl["sigma"])
     if fl["model"] == "residency":                      # every touch may miss
         p_minor, p_major = 1 - fl["p_major_given_missing"], fl["p_major_given_missing"]
     else:
         p_minor, p_major = fl["p_minor"], fl["p_major"]
-    if shape is None:                                   # every step twice,
-        touches = 2 * pages                             # 3 passes over the bytes
-        probe = 2 * sum(fixed.values()) + 3 * cap * per_byte
+    if shape is None:                                   # every step twice, each
+        touches = 2 * pages                             # per-byte cost on the bytes
+        probe = 2 * sum(fixed.values()) + cap * per_byte
     else:
         steps = shape[0] * shape[1]
         touches = steps * pages

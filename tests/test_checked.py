@@ -48,7 +48,7 @@ PROBE = textwrap.dedent("""
             assert "out of bounds" in str(exc)
         else:
             raise SystemExit(f"no IndexError for {args}")
-    print("checked", numba.config.CACHE_DIR != "")
+    print("checked", "fastring-checked-" in (numba.config.CACHE_DIR or ""))
 """)
 
 
