@@ -58,7 +58,8 @@ PROBE = textwrap.dedent("""
     {"NUMBA_DISABLE_JIT": "1"}])
 def test_byte_accesses_are_bounds_checked(env):
     full = {k: v for k, v in os.environ.items()
-            if k not in ("FASTRING_DEBUG", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT")}
+            if k not in ("FASTRING_DEBUG", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT",
+                         "NUMBA_CACHE_DIR")}
     full.update(env, PYTHONPATH=str(ROOT))
     p = subprocess.run([sys.executable, "-c", PROBE], env=full, cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
