@@ -27,6 +27,9 @@ DELEGATED = {
     "calibrate": ("fastring.calibrate",
                   "measure primitive costs on this host and write a cost "
                   "profile (options: fastring calibrate --help)"),
+    "live": ("fastring.live.cli",
+             "run the strategies on real threads with real atomics and faults "
+             "(options: fastring live --help)"),
 }
 
 

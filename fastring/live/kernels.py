@@ -33,21 +33,21 @@ from .. import strategies as S
 from .._intrinsics import (atomic_add, load_acquire, load_i64, memcpy,
                            monotonic_ns, store_release)
 from ..histogram import N_BINS, bin_of
-from ..rng import (S_FAULT_NS, S_MIGRATE, S_PAGE, S_PREEMPT, S_WHERE,
-                   lognormal, u01)
+from ..rng import (S_FAULT_NS, S_MIGRATE, S_PAGE, S_PREEMPT, S_THINK,
+                   S_WHERE, exponential, lognormal, u01)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJOR, F_PMIGRATE, F_PMINOR,
-                     F_SIGMA, FAULT_MAJOR, P_CAPMAX, P_EVENTS, P_NKINDS,
+                     F_SIGMA, F_THINK, FAULT_MAJOR, P_CAPMAX, P_EVENTS, P_NKINDS,
                      P_NTASK, P_SEED, P_VERIFY, PAGE, PAYLOAD_STRING)
 
 # slot fields
 (L_STATE, L_EVENT, L_KIND, L_LEN, L_ADDR, L_PC, L_STATUS, L_FLAGS, L_MISSING,
  L_RES_BUF, L_RES_OFF, L_RES_SIZE, L_RES_PS, L_CS_SNAP, L_POFF, L_MOFF,
- L_LAST_P, L_DRAW, L_READY, L_START, L_CPU_NS, L_OFF_SUM, L_OFF_MAX,
+ L_LAST_P, L_DRAW, L_READY, L_START, L_CPU_PS, L_OFF_SUM, L_OFF_MAX,
  L_N_START, L_INJ, N_L) = range(26)
 # per-thread counters (one row per writer, padded apart)
 (K_EVENTS, K_RESTARTS, K_RETRIES, K_FMINOR, K_FMAJOR, K_MIGRATIONS,
  K_C_LOCAL, K_C_REMOTE, K_C_ATOMIC, K_C_UNSAFE, K_ATOMIC, K_KMALLOC,
- K_PAYLOAD, K_COPIED, K_CPU_NS, K_PREEMPT, K_HANDOFF, K_SLEEPS, K_NSW,
+ K_PAYLOAD, K_COPIED, K_CPU_PS, K_PREEMPT, K_HANDOFF, K_SLEEPS, K_NSW,
  K_QHEAD, K_NPEND, K_CUR, K_MAX_LAT, K_MAX_OFF, K_MAX_SEC, K_MAX_PIN,
  K_SINK, N_K) = range(28)
 K_PAD = 40
@@ -56,13 +56,15 @@ K_PAD = 40
 # globals, one cache line apart: next event to issue, events finished, stop
 G_ISSUED, G_DONE, G_STOP = 0, 8, 16
 SAMPLE = 16
+# a writer with something due within SPIN_PS spins for it, else naps in Python
+SPIN_PS = 50_000_000
 # writer_pass results
 R_DONE, R_IDLE, R_BUDGET = 0, 1, 2
 # event status byte: the engine's ST_* (recorded, lost_*) | DATA_MISSING bit
 EV_UNFINISHED, EV_MISSING_BIT = 255, 16
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = E.PG_UNSEEN, E.PG_IN, E.PG_MINOR, E.PG_MAJOR, E.PG_INJECTED
 
-Live = namedtuple("Live", "lt pages jumps bounce scratch q qt pend k h g "
+Live = namedtuple("Live", "lt pages jumps bounce scratch q qt pend k h hcpu g "
                           "status seen rk delivery par fpar")
 # int parameters (par) and float parameters (fpar)
 P_THREADS, P_TPC, P_QCAP, P_REAL, N_LP = range(5)
@@ -89,6 +91,7 @@ def new_live(world, n_threads: int, tasks_per_cpu: int, n_bounded: int,
         np.zeros((n_threads, n_slots), np.int64),
         np.zeros((n_threads, K_PAD), np.int64),
         np.zeros((n_threads, E.N_H, N_BINS), np.int64),
+        np.zeros((n_threads, N_BINS), np.int64),
         np.zeros(24, np.int64),
         np.full(events, EV_UNFINISHED, np.uint8), np.zeros(events, np.uint8),
         np.zeros(N_RK, np.int64), np.zeros(N_BINS, np.int64), par, fpar)
@@ -241,7 +244,7 @@ def _copy_kernel(w, ring, L, me, slot, src):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _finish(L, me, slot, t):
+def _finish(w, L, me, slot, t):
     lt = L.lt
     k = L.k
     lat = t - lt[slot, L_START]
@@ -251,7 +254,8 @@ def _finish(L, me, slot, t):
     L.status[lt[slot, L_EVENT]] = st
     k[me, K_EVENTS] += 1
     k[me, K_PAYLOAD] += lt[slot, L_LEN]
-    k[me, K_CPU_NS] += lt[slot, L_CPU_NS]
+    k[me, K_CPU_PS] += lt[slot, L_CPU_PS]
+    L.hcpu[me, bin_of(lt[slot, L_CPU_PS])] += 1
     h = L.h
     h[me, E.H_LAT, bin_of(lat)] += 1
     if lt[slot, L_EVENT] % SAMPLE == 0:
@@ -260,7 +264,10 @@ def _finish(L, me, slot, t):
     k[me, K_MAX_LAT] = max(k[me, K_MAX_LAT], lat)
     k[me, K_MAX_OFF] = max(k[me, K_MAX_OFF], lt[slot, L_OFF_SUM])
     k[me, K_MAX_SEC] = max(k[me, K_MAX_SEC], lt[slot, L_OFF_MAX])
-    store_release(lt, slot * N_L + L_STATE, 0)       # the home CPU may reuse it
+    # the task thinks (as in the simulator), then its home CPU reuses the slot
+    lt[slot, L_READY] = t + np.int64(exponential(
+        u01(w.p[P_SEED], S_THINK, lt[slot, L_EVENT], 1), w.f[F_THINK]))
+    store_release(lt, slot * N_L + L_STATE, 0)
     atomic_add(L.g, G_DONE, 1)
 
 
@@ -315,7 +322,7 @@ def _run(w, ring, L, prog, me, slot):
             if _draw(w, L, slot, S_PREEMPT) < L.fpar[FP_PREEMPT]:
                 L.k[me, K_PREEMPT] += 1
                 t = _ps()
-                lt[slot, L_CPU_NS] += t - t0
+                lt[slot, L_CPU_PS] += t - t0
                 _away(w, L, me, slot, t, lt[slot, L_MOFF] == 0)
                 return
         pc = lt[slot, L_PC]
@@ -326,8 +333,8 @@ def _run(w, ring, L, prog, me, slot):
         dropped = lt[slot, L_STATUS] != E.ST_RECORDED
         if op == S.END:
             t = _ps()
-            lt[slot, L_CPU_NS] += t - t0
-            _finish(L, me, slot, t)
+            lt[slot, L_CPU_PS] += t - t0
+            _finish(w, L, me, slot, t)
             return
         elif op == S.PREEMPT_OFF:
             lt[slot, L_POFF] = 1
@@ -361,7 +368,7 @@ def _run(w, ring, L, prog, me, slot):
                 if sleep > 0:                   # a major fault: the task sleeps
                     L.k[me, K_SLEEPS] += 1
                     t = _ps()
-                    lt[slot, L_CPU_NS] += t - t0
+                    lt[slot, L_CPU_PS] += t - t0
                     _away(w, L, me, slot, t + sleep, lt[slot, L_MOFF] == 0)
                     return                      # the step reruns, its pages in
                 if is_copy:
@@ -476,18 +483,24 @@ def writer_pass(w, ring, L, prog, me, budget):
                 break
         if ran:
             continue
+        nxt = now + SPIN_PS
+        for i in range(n):
+            nxt = min(nxt, L.lt[L.pend[me, i], L_READY])
         if load_acquire(L.g, G_ISSUED) < events:
             for j in range(tpc):
                 slot = me * tpc + j
                 if load_acquire(L.lt, slot * N_L + L_STATE) == 0:
+                    if L.lt[slot, L_READY] > now:          # still thinking
+                        nxt = min(nxt, L.lt[slot, L_READY])
+                        continue
                     ev = atomic_add(L.g, G_ISSUED, 1)
                     if ev < events:
                         _new_event(w, L, me, slot, ev)
                         _run(w, ring, L, prog, me, slot)
                         ran = True
                     break
-        if not ran:
-            return R_IDLE
+        if not ran and nxt >= now + SPIN_PS:
+            return R_IDLE                       # nothing due soon: nap
     return R_BUDGET
 
 

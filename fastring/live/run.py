@@ -27,6 +27,7 @@ from . import threads as T
 #: the columns live adds to the simulator's ``runs`` columns
 LIVE_COLUMNS = ("threads", "mismatches", "undelivered", "unfinished",
                 "stuck_subbufs", "commits_unsafe", "handoffs", "ns_per_event",
+                "cpu_ns_p50",
                 "predicted_cpu_ns_per_event", "rusage_minflt", "rusage_majflt",
                 "pages_dropped", "pinned", "stuck_detail")
 
@@ -69,20 +70,25 @@ def live_config(cfg: dict, threads: int) -> dict:
     return out
 
 
+def _warn(msg: str) -> None:
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+
 def live(config=None, *, overrides=(), threads: int | None = None,
-         predict: bool = True, progress=None, pin: bool = True) -> Results:
+         predict: bool = True, progress=None, pin: bool = True,
+         warn=_warn) -> Results:
     """Run every strategy of ``config`` on ``threads`` writer threads (default:
     the usable cores, at least 2) and return ``runs`` and ``buffers`` tables.
-    ``progress(strategy, done, total)`` sees each strategy's progress."""
+    ``progress(strategy, done, total)`` sees each strategy's progress;
+    ``warn(message)`` hears about time-shared threads and timeouts."""
     cfg = C.load(config, overrides)
     threads = default_threads() if threads is None else int(threads)
     check(cfg, threads)
     cfg = live_config(cfg, threads)
     programs = S.programs(cfg)
     if threads > len(T.usable_cores()):
-        warnings.warn(f"--threads {threads} > {len(T.usable_cores())} usable "
-                      f"cores: the writer threads time-share", RuntimeWarning,
-                      stacklevel=2)
+        warn(f"--threads {threads} > {len(T.usable_cores())} usable cores: "
+             f"the writer threads time-share them")
     world = W.prepare(cfg)
     arena = F.FileArena(world.arena) if cfg["live"]["faults"] == "real" else None
     flat = C.flatten(cfg)
@@ -93,7 +99,7 @@ def live(config=None, *, overrides=(), threads: int | None = None,
         for name in cfg["run"]["strategies"]:
             row, bufs = _one(cfg, name, programs[name], world, arena, threads,
                              pin, None if progress is None else
-                             (lambda d, n, name=name: progress(name, d, n)))
+                             (lambda d, n, name=name: progress(name, d, n)), warn)
             if predict:
                 row["predicted_cpu_ns_per_event"] = _predict(cfg, name, programs[name])
             runs.append({"strategy": name, **flat, **row})
@@ -108,7 +114,7 @@ def live(config=None, *, overrides=(), threads: int | None = None,
                    buffers=pa.Table.from_pylist(buffers).replace_schema_metadata(meta))
 
 
-def _one(cfg, name, prog, world, arena, threads, pin, progress):
+def _one(cfg, name, prog, world, arena, threads, pin, progress, warn):
     lv = cfg["live"]
     ring = W.new_ring(cfg)
     L = K.new_live(world, threads, cfg["machine"]["tasks_per_cpu"],
@@ -123,9 +129,9 @@ def _one(cfg, name, prog, world, arena, threads, pin, progress):
                         progress=progress, extra_threads=helpers)
     row = summary(L, ring, out, threads, helpers[0].dropped if helpers else 0)
     if out.timed_out:
-        warnings.warn(f"{name}: no event finished for live.timeout_s = "
-                      f"{lv['timeout_s']} s; stopped with {row['unfinished']} "
-                      f"events unfinished", RuntimeWarning, stacklevel=3)
+        warn(f"{name}: no event finished for live.timeout_s = "
+             f"{lv['timeout_s']} s; stopped with {row['unfinished']} events "
+             f"unfinished")
     bufs = [{"strategy": name, "cpu": b,
              **{c: int(ring.st[b, B.ST_NAMES.index(c)]) for c in api.BUFFER_COLUMNS}}
             for b in range(threads)]
@@ -176,7 +182,8 @@ def summary(L, ring, out: T.Outcome, threads: int, dropped: int) -> dict:
         {"latency": kmax[K.K_MAX_LAT], "preempt_off": kmax[K.K_MAX_OFF],
          "preempt_section": kmax[K.K_MAX_SEC], "pin": kmax[K.K_MAX_PIN],
          "delivery": None}))
-    row["cpu_ns_per_event"] = k[K.K_CPU_NS] / n_fin / 1000.0 if n_fin else float("nan")
+    row["cpu_ns_per_event"] = k[K.K_CPU_PS] / n_fin / 1000.0 if n_fin else float("nan")
+    row["cpu_ns_p50"] = api.quantile(L.hcpu.sum(axis=0), 0.5) / 1000.0
     row.update({
         "preemptions": int(k[K.K_PREEMPT]), "sleeps": int(k[K.K_SLEEPS]),
         "delivered": int(seen.sum()),
