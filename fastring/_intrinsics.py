@@ -281,3 +281,27 @@ else:
             return builder.add(builder.mul(sec, ir.Constant(i64, 1_000_000_000)), nsec)
 
         return sig, codegen
+
+
+# ``cycles()``: the CPU's cycle counter (``llvm.readcyclecounter``: rdtsc on
+# x86; 0 where the target has none). ``fastring live`` stamps records and
+# times probes with it (a clock_gettime costs 20-70 ns on a VM, several
+# times the probes it would time), converting with a ratio it measures.
+if numba.config.DISABLE_JIT:  # pragma: no cover
+
+    def cycles():
+        return 0
+
+else:
+
+    @intrinsic
+    def cycles(typingctx):
+        sig = types.int64()
+
+        def codegen(context, builder, signature, args):
+            fnty = ir.FunctionType(ir.IntType(64), [])
+            fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                                "llvm.readcyclecounter")
+            return builder.call(fn, [])
+
+        return sig, codegen

@@ -30,8 +30,8 @@ from numba import njit
 from .. import buffer as B
 from .. import engine as E
 from .. import strategies as S
-from .._intrinsics import (atomic_add, load_acquire, load_i64, memcpy,
-                           monotonic_ns, store_release)
+from .._intrinsics import (atomic_add, cycles, load_acquire, load_i64,
+                           memcpy, monotonic_ns, store_release)
 from ..histogram import N_BINS, bin_of
 from ..rng import (S_FAULT_NS, S_MIGRATE, S_PAGE, S_PREEMPT, S_THINK,
                    S_WHERE, exponential, lognormal, u01)
@@ -68,11 +68,12 @@ Live = namedtuple("Live", "lt pages jumps bounce scratch q qt pend k h hcpu g "
                           "status seen rk delivery par fpar")
 # int parameters (par) and float parameters (fpar)
 P_THREADS, P_TPC, P_QCAP, P_REAL, N_LP = range(5)
-FP_PREEMPT, N_LF = range(2)
+FP_PREEMPT, FP_PS_PER_CYCLE, N_LF = range(3)
 
 
 def new_live(world, n_threads: int, tasks_per_cpu: int, n_bounded: int,
-             events: int, p_preempt: float, real_faults: bool) -> Live:
+             events: int, p_preempt: float, real_faults: bool,
+             ps_per_cycle: float) -> Live:
     """Shared state of one live run (all arrays; see the module doc)."""
     n_slots = n_threads * tasks_per_cpu
     cap = max(int(world.p[P_CAPMAX]), 1)
@@ -82,6 +83,7 @@ def new_live(world, n_threads: int, tasks_per_cpu: int, n_bounded: int,
         n_threads, tasks_per_cpu, qcap, int(real_faults))
     fpar = np.zeros(N_LF, np.float64)
     fpar[FP_PREEMPT] = p_preempt
+    fpar[FP_PS_PER_CYCLE] = ps_per_cycle
     return Live(
         np.zeros((n_slots, N_L), np.int64),
         np.zeros((n_slots, cap // PAGE + 2), np.int8),
@@ -98,8 +100,19 @@ def new_live(world, n_threads: int, tasks_per_cpu: int, n_bounded: int,
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _ps():
+def _ps(L):
+    """Now, in ps: the cycle counter scaled by the measured ratio (see
+    :func:`fastring.live.threads.ps_per_cycle`), else clock_gettime."""
+    r = L.fpar[FP_PS_PER_CYCLE]
+    if r > 0:
+        return np.int64(cycles() * r)
     return monotonic_ns() * 1000
+
+
+@njit(cache=True, _nrt=False, nogil=True)
+def clock_pair():
+    """(cycle counter, CLOCK_MONOTONIC ns) read back to back."""
+    return cycles(), monotonic_ns()
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -110,8 +123,8 @@ def _draw(w, L, slot, stream):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _spin_until(t_ps):
-    while _ps() < t_ps:
+def _spin_until(L, t_ps):
+    while _ps(L) < t_ps:
         pass
 
 
@@ -199,7 +212,7 @@ def _touch(w, L, me, slot, may_fault, is_copy):
         L.pages[slot, j] = PG_IN
     L.k[me, K_SINK] += sink
     if minor:
-        _spin_until(_ps() + minor)
+        _spin_until(L, _ps(L) + minor)
     return missing, major
 
 
@@ -306,7 +319,7 @@ def _commit(ring, L, me, slot, op, t):
 def _run(w, ring, L, prog, me, slot):
     """Run ``slot``'s probe on CPU ``me`` until it ends or leaves the CPU."""
     lt = L.lt
-    t0 = _ps()
+    t0 = _ps(L)
     if L.k[me, K_CUR] != slot:                 # another task on this CPU
         L.k[me, K_NSW] += 1
         L.k[me, K_CUR] = slot
@@ -321,7 +334,7 @@ def _run(w, ring, L, prog, me, slot):
             lt[slot, L_LAST_P] = 0
             if _draw(w, L, slot, S_PREEMPT) < L.fpar[FP_PREEMPT]:
                 L.k[me, K_PREEMPT] += 1
-                t = _ps()
+                t = _ps(L)
                 lt[slot, L_CPU_PS] += t - t0
                 _away(w, L, me, slot, t, lt[slot, L_MOFF] == 0)
                 return
@@ -332,17 +345,17 @@ def _run(w, ring, L, prog, me, slot):
         length = lt[slot, L_LEN]
         dropped = lt[slot, L_STATUS] != E.ST_RECORDED
         if op == S.END:
-            t = _ps()
+            t = _ps(L)
             lt[slot, L_CPU_PS] += t - t0
             _finish(w, L, me, slot, t)
             return
         elif op == S.PREEMPT_OFF:
             lt[slot, L_POFF] = 1
             if sampled:
-                lt[slot, L_N_START] = _ps()
+                lt[slot, L_N_START] = _ps(L)
         elif op == S.PREEMPT_ON:
             if sampled:
-                sec = _ps() - lt[slot, L_N_START]
+                sec = _ps(L) - lt[slot, L_N_START]
                 lt[slot, L_OFF_SUM] += sec
                 lt[slot, L_OFF_MAX] = max(lt[slot, L_OFF_MAX], sec)
             lt[slot, L_POFF] = 0
@@ -367,7 +380,7 @@ def _run(w, ring, L, prog, me, slot):
                     lt[slot, L_MISSING] = 1 if missing else 0
                 if sleep > 0:                   # a major fault: the task sleeps
                     L.k[me, K_SLEEPS] += 1
-                    t = _ps()
+                    t = _ps(L)
                     lt[slot, L_CPU_PS] += t - t0
                     _away(w, L, me, slot, t + sleep, lt[slot, L_MOFF] == 0)
                     return                      # the step reruns, its pages in
@@ -389,7 +402,7 @@ def _run(w, ring, L, prog, me, slot):
                 lt[slot, L_RES_BUF] = me
                 lt[slot, L_RES_OFF] = off
                 lt[slot, L_RES_SIZE] = size
-                t = _ps()
+                t = _ps(L)
                 lt[slot, L_RES_PS] = t
                 B.write_header(ring, me, off, length, lt[slot, L_KIND],
                                lt[slot, L_FLAGS] & B.F_DATA_MISSING, t,
@@ -397,13 +410,13 @@ def _run(w, ring, L, prog, me, slot):
         elif op == S.ROLLBACK:
             if not dropped:                     # the checker keeps it on me
                 B.rollback_or_pad(ring, lt[slot, L_RES_BUF], lt[slot, L_RES_OFF],
-                                  lt[slot, L_RES_SIZE], B.C_LOCAL, _ps())
+                                  lt[slot, L_RES_SIZE], B.C_LOCAL, _ps(L))
                 lt[slot, L_RES_SIZE] = -1
                 lt[slot, L_FLAGS] &= ~B.F_DATA_MISSING
         elif (op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC
               or op == S.COMMIT_UNSAFE):
             if not dropped:
-                _commit(ring, L, me, slot, op, _ps())
+                _commit(ring, L, me, slot, op, _ps(L))
         elif op == S.READ_CS:
             lt[slot, L_CS_SNAP] = L.k[me, K_NSW]
         elif op == S.RETRY_IF_CS:
@@ -469,7 +482,7 @@ def writer_pass(w, ring, L, prog, me, budget):
             k[me, K_QHEAD] += 1
             L.pend[me, k[me, K_NPEND]] = slot
             k[me, K_NPEND] += 1
-        now = _ps()
+        now = _ps(L)
         ran = False
         n = k[me, K_NPEND]
         for i in range(n):                      # oldest ready first
@@ -540,7 +553,7 @@ def reader_pass(w, ring, L):
                         if L.seen[ev] < 255:
                             L.seen[ev] += 1
                 p += B.record_size(header, length)
-            B.consume(ring, b, _ps(), 0, w.p[P_VERIFY] != 0, w.arena,
+            B.consume(ring, b, _ps(L), 0, w.p[P_VERIFY] != 0, w.arena,
                       w.p[P_CAPMAX], w.p[P_NKINDS], L.delivery, 1)
             taken += 1
     return taken

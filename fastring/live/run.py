@@ -119,7 +119,7 @@ def _one(cfg, name, prog, world, arena, threads, pin, progress, warn):
     ring = W.new_ring(cfg)
     L = K.new_live(world, threads, cfg["machine"]["tasks_per_cpu"],
                    int((prog[:, S.SLOT] >= 0).sum()), cfg["run"]["events"],
-                   lv["p_preempt"], arena is not None)
+                   lv["p_preempt"], arena is not None, T.ps_per_cycle())
     T.compile_kernels(world, ring, L, prog)
     helpers = []
     if arena is not None and lv["drop_pages_per_s"] > 0:

@@ -45,6 +45,26 @@ def _pin(core: int) -> bool:
         return False
 
 
+def ps_per_cycle(span_s: float = 0.05) -> float:
+    """ps per tick of the cycle counter, against CLOCK_MONOTONIC over
+    ``span_s``; 0 when there is no usable counter (then the kernels read
+    the clock). The counter must be constant-rate and synchronised across
+    cores (x86 ``constant_tsc``/``nonstop_tsc``), else records stamped on
+    different CPUs would not compare."""
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        pass
+    if "constant_tsc" not in flags or "nonstop_tsc" not in flags:
+        return 0.0
+    c0, n0 = K.clock_pair()
+    time.sleep(span_s)
+    c1, n1 = K.clock_pair()
+    return (n1 - n0) * 1000.0 / (c1 - c0) if c1 > c0 else 0.0
+
+
 def compile_kernels(world, ring, L, prog) -> None:
     """Compile (or load from cache) outside the timed region."""
     K.writer_pass(world, ring, L, prog, 0, 0)
