@@ -303,6 +303,18 @@ def _service(w, s, task, major):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def bernoulli_page(w, ev, j):
+    """State of the ``j``-th page of event ``ev`` at its first touch under
+    the ``bernoulli`` model: PG_MINOR, PG_MAJOR or PG_IN."""
+    u = u01(w.p[P_SEED], S_PAGE, ev, j)
+    if u < w.f[F_PMINOR]:
+        return PG_MINOR
+    if u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
+        return PG_MAJOR
+    return PG_IN
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _touch(w, s, task, t, may_fault, is_copy):
     """Touch every page of the payload at time ``t``.
 
@@ -316,7 +328,6 @@ def _touch(w, s, task, t, may_fault, is_copy):
     first = s.t[task, T_ADDR] // PAGE
     last = (s.t[task, T_ADDR] + length - 1) // PAGE
     ev = s.t[task, T_EVENT]
-    seed = w.p[P_SEED]
     if is_copy and s.t[task, T_INJ_KIND] != 0:
         s.pages[task, 0] = PG_INJECTED           # forced at the first copy's first page
     minor = np.int64(0)
@@ -335,13 +346,7 @@ def _touch(w, s, task, t, may_fault, is_copy):
                 else:
                     state = PG_MINOR
             else:
-                u = u01(seed, S_PAGE, ev, j)
-                if u < w.f[F_PMINOR]:
-                    state = PG_MINOR
-                elif u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
-                    state = PG_MAJOR
-                else:
-                    state = PG_IN
+                state = bernoulli_page(w, ev, j)
             s.pages[task, j] = state
         if state == PG_IN:
             continue

@@ -105,6 +105,10 @@ def main(argv=None) -> int:
         print()
         for line in result_lines(res.runs):
             print(line)
+        if not args.no_predict:
+            print(f"model ns/ev: the simulator on the same config with "
+                  f"costs.profile = {res.config['costs']['profile']!r} (for this "
+                  f"host: fastring calibrate, then --set costs.profile=FILE)")
         files = ", ".join(p.name for p in paths.values())
         print(f"\n{threads} writer thread(s); wrote {files} to {os.path.join(args.out, '')}")
         return EXIT_OK

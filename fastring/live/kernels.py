@@ -33,10 +33,9 @@ from .. import strategies as S
 from .._intrinsics import (atomic_add, cycles, load_acquire, load_i64,
                            memcpy, monotonic_ns, store_release)
 from ..histogram import N_BINS, bin_of
-from ..rng import (S_FAULT_NS, S_MIGRATE, S_PAGE, S_PREEMPT, S_THINK,
-                   S_WHERE, exponential, lognormal, u01)
-from ..world import (F_MAJOR, F_MINOR, F_PMAJOR, F_PMIGRATE, F_PMINOR,
-                     F_SIGMA, F_THINK, FAULT_MAJOR, P_CAPMAX, P_EVENTS, P_NKINDS,
+from ..rng import (S_FAULT_NS, S_MIGRATE, S_PREEMPT, S_THINK, S_WHERE,
+                   exponential, lognormal, u01)
+from ..world import (F_MAJOR, F_MINOR, F_PMIGRATE, F_SIGMA, F_THINK, FAULT_MAJOR, P_CAPMAX, P_EVENTS, P_NKINDS,
                      P_NTASK, P_SEED, P_VERIFY, PAGE, PAYLOAD_STRING)
 
 # slot fields
@@ -62,7 +61,7 @@ SPIN_PS = 50_000_000
 R_DONE, R_IDLE, R_BUDGET = 0, 1, 2
 # event status byte: the engine's ST_* (recorded, lost_*) | DATA_MISSING bit
 EV_UNFINISHED, EV_MISSING_BIT = 255, 16
-PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = E.PG_UNSEEN, E.PG_IN, E.PG_MINOR, E.PG_MAJOR, E.PG_INJECTED
+PG_UNSEEN, PG_IN, PG_MAJOR, PG_INJECTED = E.PG_UNSEEN, E.PG_IN, E.PG_MAJOR, E.PG_INJECTED
 
 Live = namedtuple("Live", "lt pages jumps bounce scratch q qt pend k h hcpu g "
                           "status seen rk delivery par fpar")
@@ -165,8 +164,6 @@ def _touch(w, L, me, slot, may_fault, is_copy):
     addr = lt[slot, L_ADDR]
     first = addr // PAGE
     n_pages = (addr + length - 1) // PAGE - first + 1
-    ev = lt[slot, L_EVENT]
-    seed = w.p[P_SEED]
     if is_copy and lt[slot, L_INJ] >= 0:
         L.pages[slot, 0] = PG_INJECTED
     real = L.par[P_REAL] != 0
@@ -178,15 +175,7 @@ def _touch(w, L, me, slot, may_fault, is_copy):
         sink += w.arena[max(addr, (first + j) * PAGE)]     # the real touch
         state = L.pages[slot, j]
         if state == PG_UNSEEN:
-            u = u01(seed, S_PAGE, ev, j)
-            if real:
-                state = PG_IN
-            elif u < w.f[F_PMINOR]:
-                state = PG_MINOR
-            elif u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
-                state = PG_MAJOR
-            else:
-                state = PG_IN
+            state = PG_IN if real else E.bernoulli_page(w, L.lt[slot, L_EVENT], j)
             L.pages[slot, j] = state
         if state == PG_IN:
             continue
