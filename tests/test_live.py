@@ -50,15 +50,17 @@ def test_every_strategy_on_defaults_delivers_everything_byte_for_byte():
 
 
 @jit_only
-def test_migrated_commits_race_the_owner_and_lose_nothing():
-    """Most probes preempted and finished on the other CPU while it goes on
-    writing into the same sub-buffer: the split (and the atomic) counters
+@pytest.mark.parametrize("threads", [2, 3])
+def test_migrated_commits_race_the_owner_and_lose_nothing(threads):
+    """Most probes preempted and finished on another CPU while the first
+    goes on writing into the same sub-buffer (with 3 threads, two remote
+    CPUs add to one REMOTE counter): the split and the atomic counters
     still complete every sub-buffer."""
     res = FL.live(overrides=["run.events=30000", "live.p_preempt=0.3",
                              "machine.p_migrate=1.0", "workload.think_ns=0",
                              'run.strategies=["copy_then_commit", '
                              '"copy_then_commit_atomic"]'],
-                  threads=2, predict=False)
+                  threads=threads, predict=False, warn=lambda m: None)
     for r in res.runs.to_pylist():
         assert r["handoffs"] > 1000 and r["migrations"] > 1000, r
         assert r["mismatches"] == 0 and r["undelivered"] == 0, r
