@@ -158,7 +158,7 @@ def test_real_faults_are_taken_and_counted():
 def _cli(args, **kw):
     env = {**os.environ, "PYTHONPATH": ROOT}
     return subprocess.run([sys.executable, "-m", "fastring", "live", *args],
-                          capture_output=True, text=True, env=env, timeout=120, **kw)
+                          capture_output=True, text=True, env=env, timeout=600, **kw)
 
 
 @jit_only
@@ -189,7 +189,8 @@ def test_sigterm_stops_threads_and_writes_nothing(tmp_path):
                              "100000000", "--no-predict", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
-    time.sleep(4)
+    assert "starting" in proc.stderr.readline()   # the handler is in place
+    time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "nothing written" in err

@@ -88,6 +88,8 @@ def main(argv=None) -> int:
     try:
         threads = args.threads if args.threads is not None else default_threads()
         show = not args.no_progress and sys.stderr.isatty()
+        print(f"fastring live: {threads} writer thread(s) starting (Ctrl-C "
+              f"stops them; nothing is written then)", file=sys.stderr, flush=True)
 
         def progress(name, done, total):
             if show:
