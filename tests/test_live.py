@@ -193,5 +193,5 @@ def test_sigterm_stops_threads_and_writes_nothing(tmp_path):
     time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and "nothing written" in err
+    assert proc.returncode == 143 and "nothing written" in err
     assert not out.exists()

@@ -5,17 +5,16 @@ per strategy (measured against the simulator's prediction), says plainly
 when commits were lost, and writes runs.parquet and buffers.parquet into
 ``--out`` only once every strategy has finished. Exit status: 0 success
 (lost commits included: finding them is the point), 1 internal error, 2 bad
-input, 130 on Ctrl-C or SIGTERM (nothing written).
+input, 130 on Ctrl-C and 143 on SIGTERM (nothing written).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 
-from ..cli import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE,
-                   UsageError, _err, _int_arg, _overrides)
+from ..cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, _err, _int_arg, _overrides
+from ..signals import exit_status           # SIGTERM: fastring.cli installs it
 
 COLUMNS = (("strategy", "strategy", "{}"), ("events", "events", "{}"),
            ("delivered", "delivered", "{}"), ("undelivered", "undelivered", "{}"),
@@ -73,10 +72,6 @@ def table(runs) -> str:
     return "\n".join([line(head), *map(line, rows)])
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None) -> int:
     from ..config import ConfigError
     from ..results import ResultsWriter
@@ -84,7 +79,6 @@ def main(argv=None) -> int:
     from .run import default_threads, live, result_lines
 
     args = _parser().parse_args(argv)
-    old = signal.signal(signal.SIGTERM, _terminate)
     try:
         threads = args.threads if args.threads is not None else default_threads()
         show = not args.no_progress and sys.stderr.isatty()
@@ -117,11 +111,9 @@ def main(argv=None) -> int:
     except (UsageError, ConfigError, ProgramError) as exc:
         _err(exc)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:     # Ctrl-C, or SIGTERM (fastring.signals)
         _err("interrupted: threads stopped, nothing written")
-        return EXIT_INTERRUPTED
+        return exit_status(exc)
     except Exception as exc:             # noqa: BLE001 - the CLI's last line
         _err(f"internal error: {type(exc).__name__}: {exc}")
         return EXIT_ERROR
-    finally:
-        signal.signal(signal.SIGTERM, old)
