@@ -21,8 +21,9 @@ PROBE = textwrap.dedent("""
     assert I.CHECKED == (numba.config.DISABLE_JIT == 0)
     a = np.arange(16, dtype=np.uint8)
     b = np.zeros(16, dtype=np.uint8)
+    c = np.zeros(4, dtype=np.int64)
 
-    def calls(op, off, n):
+    def calls(a, b, c, op, off, n):     # arrays as arguments: njit freezes globals
         if op == 0:
             I.memcpy(b, off, a, 0, n)
         elif op == 1:
@@ -33,17 +34,28 @@ PROBE = textwrap.dedent("""
             I.store_i64(b, off, 7)
         elif op == 4:
             return 1 if I.memeq(a, off, b, 0, n) else 0
+        elif op == 5:
+            return I.atomic_add(c, off, 1)
+        elif op == 6:
+            return I.load_acquire(c, off)
+        elif op == 7:
+            I.store_release(c, off, 1)
+        elif op == 8:
+            return I.local_add(c, off, 1)
         return 0
     f = calls if numba.config.DISABLE_JIT else njit(_nrt=False)(calls)
-    ok = [(0, 0, 16), (1, 8, 8), (2, 8, 0), (3, 8, 0), (4, 16, 0), (0, 16, 0)]
+    ok = [(0, 0, 16), (1, 8, 8), (2, 8, 0), (3, 8, 0), (4, 16, 0), (0, 16, 0),
+          (5, 3, 0), (6, 0, 0), (7, 3, 0), (8, 2, 0)]
     bad = [(0, 1, 16), (1, 9, 8), (0, -1, 2), (2, 9, 0), (2, -1, 0),
            (3, 9, 0), (4, 10, 7), (0, 0, -1)]
+    if not numba.config.DISABLE_JIT:      # the plain-Python index fallbacks wrap
+        bad += [(5, 4, 0), (6, -1, 0), (7, 4, 0), (8, 4, 0)]
     for args in ok:
-        f(*args)
-    assert f(2, 0, 0) == int.from_bytes(bytes(range(8)), "little")
+        f(a, b, c, *args)
+    assert f(a, b, c, 2, 0, 0) == int.from_bytes(bytes(range(8)), "little")
     for args in bad:
         try:
-            f(*args)
+            f(a, b, c, *args)
         except IndexError as exc:
             assert "out of bounds" in str(exc)
         else:
