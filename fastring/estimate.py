@@ -102,8 +102,8 @@ def span_parts(cfg: dict, costs: dict[str, float],
     n_cpus = mach["n_cpus"]
     n_tasks = n_cpus * mach["tasks_per_cpu"]
     per_task = math.ceil(events / n_tasks) + 1          # + the last think
-    cap = wl["capture_max"]
-    pages = cap // PAGE + 2                             # pages one payload spans
+    pages = wl["capture_max"] // PAGE + 2               # pages one payload spans
+    cap = wl["capture_max"] + buf["header_size"] + 8    # bytes a record writes
     per_byte = sum(v for k, v in costs.items() if k.endswith("_byte"))
     fixed = {k: v for k, v in costs.items() if not k.endswith("_byte")}
     minor = _lognormal_mean(fl["minor_ns"], fl["sigma"])
