@@ -12,12 +12,14 @@ Semantics (see ``docs/model.md``):
 * **Reserve** ``header + payload`` rounded up to 8 bytes. A record that does
   not fit in the rest of the sub-buffer switches to the next one; the rest
   becomes padding, committed at once into the old sub-buffer's LOCAL count.
-  Entering a sub-buffer the reader has not consumed: in discard mode the
-  record is dropped (``lost_full``); in overwrite mode the reader is pushed
-  past the oldest sub-buffer if it is fully committed (its records count as
-  ``overwritten``), else the record is dropped (``lost_wrap``). A record
-  larger than a sub-buffer is dropped (``lost_big``). A dropped record moves
-  nothing.
+  Entering the next sub-buffer follows LTTng's
+  ``lib_ring_buffer_try_reserve_slow``: if its previous lap is not fully
+  committed (a writer between reserve and commit pins it) the record is
+  dropped as ``lost_wrap``, in both modes; else, if the reader has not
+  consumed it, discard mode drops the record (``lost_full``) and overwrite
+  mode pushes the reader past it (its records count as ``overwritten``).
+  A record larger than a sub-buffer is dropped (``lost_big``). A dropped
+  record moves nothing.
 * **Commit** adds the record's size to ``cc[LOCAL]`` (a plain add, from the
   CPU that owns the buffer) or ``cc[REMOTE]`` (an atomic add, from another
   CPU). A sub-buffer is complete when ``cc[LOCAL] + cc[REMOTE]`` reaches one
@@ -177,15 +179,17 @@ def reserve(ring, b, size):
         pad = 0 if in_sb == 0 else subbuf - in_sb
         start = off + pad                # enters the next sub-buffer
         total = subbuf * geo[G_NSUB]
-        if start - st[b, RD] >= total:   # that sub-buffer is not consumed yet
+        # lib_ring_buffer_try_reserve_slow: its previous lap must be fully
+        # committed (else a writer pins it: lost_wrap, in both modes) ...
+        if start >= total and not subbuf_complete(ring, b, start - total):
+            st[b, LOST_WRAP] += 1
+            return R_LOST_WRAP
+        if start - st[b, RD] >= total:   # ... and, not consumed yet:
             if geo[G_MODE] == MODE_DISCARD:
-                st[b, LOST_FULL] += 1
+                st[b, LOST_FULL] += 1    # discard mode drops the record,
                 return R_LOST_FULL
-            if not subbuf_complete(ring, b, st[b, RD]):
-                st[b, LOST_WRAP] += 1    # a writer still holds the oldest one
-                return R_LOST_WRAP
             st[b, OVERWRITTEN] += ring.nrec[_sub(ring, b, st[b, RD])]
-            st[b, RD] += subbuf          # push the reader
+            st[b, RD] += subbuf          # overwrite mode pushes the reader
         if pad:
             _commit_padding(ring, b, off, pad)
         s_new = _sub(ring, b, start)

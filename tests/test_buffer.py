@@ -128,15 +128,18 @@ def test_overwrite_mode_pushes_reader_over_committed_subbuffer():
     p.check_same()
 
 
-def test_wrap_onto_uncommitted_subbuffer_each_mode():
-    for mode, counter, code in (("overwrite", "lost_wrap", B.R_LOST_WRAP),
-                                ("discard", "lost_full", B.R_LOST_FULL)):
+def test_wrap_onto_uncommitted_subbuffer_is_lost_wrap_in_both_modes():
+    """lib_ring_buffer_try_reserve_slow checks the next sub-buffer's commit
+    count before it checks for a full buffer: a pinned sub-buffer gives
+    lost_wrap in discard mode too, never lost_full."""
+    for mode in ("overwrite", "discard"):
         p = Pair(subbuf=256, n_sub=2, mode=mode)
         pinned, pinned_size = p.reserve(0, 216)   # never committed: pinned
         off, size = p.reserve(0, 216)
         p.commit(0, off, size)
         off, _ = p.reserve(0, 8)
-        assert off == code and p.st(0, counter) == 1, mode
+        assert off == B.R_LOST_WRAP and p.st(0, "lost_wrap") == 1, mode
+        assert p.st(0, "lost_full") == 0 and p.st(0, "overwritten") == 0, mode
         taken, _ = p.consume(0)
         assert taken == []                # stalled sub-buffer holds back the next
         p.commit(0, pinned, pinned_size)

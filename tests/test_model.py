@@ -113,7 +113,7 @@ def test_remote_commit_only_after_migration_and_atomic_commits():
     assert at["atomic_ops"] == 2 * at["recorded"] + at["lost_full"] + at["lost_wrap"]
 
 
-@pytest.mark.parametrize("mode,counter", [("overwrite", "lost_wrap"), ("discard", "lost_full")])
+@pytest.mark.parametrize("mode,counter", [("overwrite", "lost_wrap"), ("discard", "lost_wrap")])
 def test_long_major_fault_pins_subbuffer_and_others_drop(mode, counter):
     c = C.load({
         "run": {"events": 6000, "strategies": ["copy_then_commit", "kmalloc_bounce"]},
@@ -131,6 +131,29 @@ def test_long_major_fault_pins_subbuffer_and_others_drop(mode, counter):
     assert kb["faults_major"] == ctc["faults_major"] == 1
     for r in rows.values():
         check_conservation(r)
+
+
+@pytest.mark.parametrize("mode", ["discard", "overwrite"])
+def test_pinned_subbuffer_is_lost_wrap_not_lost_full(mode):
+    """Issue #16's case: 1 CPU, 4 tasks, 4 x 4 KiB sub-buffers, a fast
+    reader, 50 ms major faults injected inside copy_then_commit's copy. The
+    faulting writer pins its sub-buffer; the others wrap round to it and
+    drop their records as lost_wrap (LTTng's records_lost_wrap), in discard
+    mode too: a full buffer (lost_full) would need a committed sub-buffer
+    the fast reader has not consumed yet."""
+    c = C.load({
+        "run": {"events": 8000, "strategies": ["copy_then_commit"]},
+        "machine": {"n_cpus": 1, "tasks_per_cpu": 4},
+        "buffer": {"subbuf_size": 4096, "n_subbuf": 4, "mode": mode},
+        "reader": {"period_ns": 1000, "bytes_per_ns": 100.0},
+        "faults": {"p_minor": 0.0, "p_major": 0.0,
+                   "inject": [{"event": 1000, "kind": "major", "delay_ns": 50_000_000}]},
+    }, [only_write(200, 0.3)])
+    r = runs(c)["copy_then_commit"]
+    check_conservation(r)
+    assert r["faults_major"] == 1
+    assert r["lost_wrap"] > 1000
+    assert r["lost_full"] == 0 and r["overwritten"] == 0
 
 
 def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():

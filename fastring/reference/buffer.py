@@ -74,13 +74,16 @@ class CpuBuffer:
         else:
             padding = (self.subbuf_size - used) if used else 0
             start = self.write + padding
-            if start - self.read >= self.size:
+            # the sub-buffer entered must have been fully committed in its
+            # previous lap, whatever the mode (LTTng checks this first)
+            previous = start - self.size
+            if previous >= 0 and not self.complete(previous):
+                self.count["lost_wrap"] += 1
+                return "lost_wrap"
+            if start - self.read >= self.size:   # not consumed yet
                 if self.mode == "discard":
                     self.count["lost_full"] += 1
                     return "lost_full"
-                if not self.complete(self.read):
-                    self.count["lost_wrap"] += 1
-                    return "lost_wrap"
                 self.count["overwritten"] += self.sub[self.index(self.read)].records
                 self.read += self.subbuf_size
             if padding:
