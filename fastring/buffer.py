@@ -225,6 +225,12 @@ def set_flags(ring, b, off, flags):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def clear_flags(ring, b, off, flags):
+    p = pos(ring, b, off)
+    store_i64(ring.data, p, load_i64(ring.data, p) & ~(flags << 48))
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def copy_in(ring, b, off, at, src, src_off, n):
     """memcpy ``n`` bytes of ``src`` into the slot at ``off``, ``at`` bytes
     after its header."""

@@ -56,11 +56,16 @@ THINK, READY, RUN, SLEEP, DONE = range(5)
 # each: 0 from T_PC to T_PIN, -1 from T_START to T_COMMIT_CPU)
 (T_STATE, T_CPU, T_EVENT, T_KIND, T_LEN, T_ADDR, T_RES_OFF, T_RES_TIME,
  T_CS_SNAP, T_N_START, T_LAST_DUR, T_LAST_P,
- T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_STATUS, T_POFF, T_MOFF,
- T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS, T_RETRIES,
- T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
+ T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_MISS_IN, T_STATUS, T_POFF,
+ T_MOFF, T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS,
+ T_RETRIES, T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
  T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU,
- N_T) = range(37)
+ N_T) = range(38)
+# where a user copy writes / a kernel memcpy reads; T_MISS_IN has bit
+# ``1 << D_*`` set while that destination holds zeros for a missing page
+# (each copy's outcome belongs to the bytes it wrote). The record's
+# DATA_MISSING flag (T_FLAGS, and its header) is the slot's bit.
+D_SLOT, D_SCRATCH, D_BOUNCE = 0, 1, 2
 # event status
 ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
 # cpu fields
@@ -362,40 +367,62 @@ def _touch(w, s, task, t, may_fault, is_copy):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _copy_user(w, s, ring, task, cpu, dest, nofault):
-    """Move the payload bytes from user memory into ``dest`` (0 slot,
-    1 scratch, 2 bounce); zeros and DATA_MISSING when a page was missing."""
+def _mark(s, task, dest, missing):
+    """``dest`` now holds zeros for a missing page (or the real bytes)."""
+    if missing:
+        s.t[task, T_MISS_IN] |= np.int64(1) << dest
+    else:
+        s.t[task, T_MISS_IN] &= ~(np.int64(1) << dest)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _slot_written(s, ring, task, missing):
+    """The slot's payload was just written: zeros and DATA_MISSING if
+    ``missing``, else real bytes and the flag cleared (a later copy that
+    succeeds replaces an earlier one that did not)."""
+    b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
+    _mark(s, task, D_SLOT, missing)
+    if missing:
+        B.write_missing(ring, b, off, s.t[task, T_LEN])
+        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
+    elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
+        B.clear_flags(ring, b, off, B.F_DATA_MISSING)
+        s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _copy_user(w, s, ring, task, cpu, dest):
+    """Move the payload bytes from user memory into ``dest`` (D_SLOT,
+    D_SCRATCH, D_BOUNCE); zeros there when a page was missing."""
     length = s.t[task, T_LEN]
     cap = w.p[P_CAPMAX]
     missing = s.t[task, T_MISSING] != 0
-    if missing:
-        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
-    if dest == 0:
-        if missing:
-            B.write_missing(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], length)
-        else:
+    if dest == D_SLOT:
+        if not missing:
             B.copy_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, w.arena, s.t[task, T_ADDR], length)
+        _slot_written(s, ring, task, missing)
     else:
-        buf = s.scratch if dest == 1 else s.bounce
-        at = (cpu if dest == 1 else task) * cap
+        buf = s.scratch if dest == D_SCRATCH else s.bounce
+        at = (cpu if dest == D_SCRATCH else task) * cap
         if missing:
             buf[at:at + length] = 0
         else:
             B.memcpy(buf, at, w.arena, s.t[task, T_ADDR], length)
+        _mark(s, task, dest, missing)
     s.k[K_COPIED] += length
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _copy_kernel(w, s, ring, task, cpu, src):
-    """memcpy from the scratch (1) or bounce (2) buffer into the slot."""
+    """memcpy from the scratch or bounce buffer (``src``) into the slot."""
     length = s.t[task, T_LEN]
     b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
-    if s.t[task, T_FLAGS] & B.F_DATA_MISSING:
-        B.write_missing(ring, b, off, length)
-    else:
-        buf = s.scratch if src == 1 else s.bounce
-        at = (cpu if src == 1 else task) * w.p[P_CAPMAX]
+    missing = ((s.t[task, T_MISS_IN] >> src) & 1) != 0
+    if not missing:
+        buf = s.scratch if src == D_SCRATCH else s.bounce
+        at = (cpu if src == D_SCRATCH else task) * w.p[P_CAPMAX]
         B.copy_in(ring, b, off, 0, buf, at, length)
+    _slot_written(s, ring, task, missing)
     s.k[K_COPIED] += length
 
 
@@ -519,12 +546,12 @@ def _step(w, s, ring, prog, task, t):
             else:
                 dur += costs[C_MCALL] + costs[C_MBYTE] * length + costs[C_CFU]
                 _copy_user(w, s, ring, task, cpu,
-                           0 if op == S.COPY_TO_SLOT else (1 if op == S.COPY_TO_SCRATCH else 2),
-                           arg)
+                           D_SLOT if op == S.COPY_TO_SLOT else (
+                               D_SCRATCH if op == S.COPY_TO_SCRATCH else D_BOUNCE))
     elif op == S.MEMCPY_SCRATCH or op == S.MEMCPY_BOUNCE:
         if not dropped:
             dur = costs[C_MCALL] + costs[C_MBYTE] * length
-            _copy_kernel(w, s, ring, task, cpu, 1 if op == S.MEMCPY_SCRATCH else 2)
+            _copy_kernel(w, s, ring, task, cpu, D_SCRATCH if op == S.MEMCPY_SCRATCH else D_BOUNCE)
     elif op == S.RESERVE:
         header = ring.geo[B.G_HEADER]
         size = B.record_size(header, length)
@@ -545,7 +572,7 @@ def _step(w, s, ring, prog, task, t):
             s.t[task, T_RES_SIZE] = size
             s.t[task, T_RES_TIME] = t
             B.write_header(ring, cpu, off, length, s.t[task, T_KIND],
-                           s.t[task, T_FLAGS] & B.F_DATA_MISSING, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
+                           0, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
     elif op == S.ROLLBACK:
         if not dropped:
             dur = costs[C_LCMPXCHG]
@@ -553,7 +580,7 @@ def _step(w, s, ring, prog, task, t):
                               B.C_LOCAL if cpu == s.t[task, T_RES_BUF] else B.C_REMOTE, t)
             s.t[task, T_RES_SIZE] = -1
             s.t[task, T_RES_CPU] = -1
-            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
+            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING   # no slot any more
     elif op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC:
         if not dropped:
             b = s.t[task, T_RES_BUF]
@@ -590,7 +617,7 @@ def _step(w, s, ring, prog, task, t):
                 s.k[K_RETRIES] += 1
                 nxt = prog[pc, S.TARGET]
             else:
-                s.t[task, T_FLAGS] |= B.F_DATA_MISSING   # the copy may be torn
+                _mark(s, task, D_SCRATCH, True)   # the scratch copy may be torn
     elif op == S.IF_MISSING:
         if s.t[task, T_MISSING]:
             slot = prog[pc, S.SLOT]

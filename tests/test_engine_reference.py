@@ -47,6 +47,15 @@ USER = {
                     "program": USER_PROGRAM},
     "retry_once": {"program": _with_bound("percpu_retry", "retry_if_cs_changed", 1)},
     "restart_once": {"program": _with_bound("restart_on_fault", "if_missing", 1)},
+    # each copy's missing outcome belongs to its destination (issue #17.4)
+    "bounce_then_slot": {"program": ["copy_user_to_bounce nofault", "fault_in",
+                                     "preempt_off", "reserve",
+                                     "copy_user_to_slot nofault", "commit_local",
+                                     "preempt_on"]},
+    "slot_twice": {"program": ["preempt_off", "reserve", "preempt_on",
+                               "copy_user_to_slot nofault", "fault_in",
+                               "copy_user_to_slot", "preempt_off",
+                               "commit_split", "preempt_on"]},
 }
 STRATEGIES = [*S.BUILTIN, *USER]
 

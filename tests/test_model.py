@@ -156,6 +156,32 @@ def test_pinned_subbuffer_is_lost_wrap_not_lost_full(mode):
     assert r["lost_full"] == 0 and r["overwritten"] == 0
 
 
+def test_a_copy_outcome_belongs_to_the_bytes_it_wrote():
+    """Issue #17.4: a bounce copy that finds pages missing, then fault_in,
+    then a slot copy that succeeds: the record holds the real bytes and is
+    not DATA_MISSING (the bounce's zeros never reach the slot). Its
+    mirror, a memcpy from a zeroed bounce buffer, is DATA_MISSING."""
+    progs = {
+        "leak": ["copy_user_to_bounce nofault", "fault_in", "preempt_off",
+                 "reserve", "copy_user_to_slot nofault", "commit_local",
+                 "preempt_on"],
+        "zeros": ["copy_user_to_bounce nofault", "fault_in", "preempt_off",
+                  "reserve", "memcpy_bounce_to_slot", "commit_local",
+                  "preempt_on"],
+    }
+    c = C.load({"run": {"events": 2000, "strategies": list(progs)},
+                "faults": {"p_minor": 0.5, "p_major": 0.0},
+                "strategies": {k: {"program": v} for k, v in progs.items()}},
+               [only_write(300, 1.0)])
+    rows = runs(c)
+    for r in rows.values():
+        check_conservation(r)                 # verify_errors == 0 included
+    assert rows["leak"]["data_missing"] == 0
+    assert rows["leak"]["faults_minor"] > 500
+    # the bounce copy found a page missing about as often as a page faulted
+    assert rows["zeros"]["data_missing"] > 500
+
+
 def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():
     c = cfg({"faults": {"model": "residency", "residency_ns": 200.0, "p_major_given_missing": 0.0}},
             BIG_BUFFER, events=3000, strategies=["restart_on_fault", "nofault"])

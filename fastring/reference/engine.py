@@ -143,6 +143,7 @@ class Task:
     # probe state
     flags: int = 0                    # record flags (F_DATA_MISSING)
     missing: bool = False             # the last user copy found a page missing
+    zeroed: set = field(default_factory=set)   # SLOT/SCRATCH/BOUNCE holding zeros
     status: int = RECORDED
     res_buf: int = -1
     res_off: int = 0
@@ -182,6 +183,7 @@ class Task:
         self.injected_kind, self.injected_delay = injection
         self.flags = 0
         self.missing = False
+        self.zeroed = set()
         self.status = RECORDED
         self.res_buf = self.res_cpu = self.commit_cpu = -1
         self.res_size = -1
@@ -621,36 +623,31 @@ class Reference:
         return dur, nxt
 
     def copy_user(self, task: Task, dest: str):
-        """The payload's bytes into ``dest``; zeros and DATA_MISSING if a
-        page was missing."""
+        """The payload's bytes into ``dest``; zeros if a page was missing.
+        Whether ``dest`` holds zeros belongs to ``dest`` alone."""
         n = task.length
-        if task.missing:
-            task.flags |= F_DATA_MISSING
-            data = bytes(n)
-        else:
-            data = self.arena[task.addr:task.addr + n]
+        data = bytes(n) if task.missing else self.arena[task.addr:task.addr + n]
         if dest == SLOT:
-            self.write_payload(task, data)
-            if task.missing:
-                self.add_record_flags(task, F_DATA_MISSING)
+            self.write_payload(task, data, task.missing)
         elif dest == SCRATCH:
             self.scratch[task.cpu][:n] = data
         else:
             self.bounce[task.index][:n] = data
+        if task.missing:
+            task.zeroed.add(dest)
+        else:
+            task.zeroed.discard(dest)
         self.k["copied_bytes"] += n
 
     def op_memcpy(self, task, t, op, arg, target, bound, slot):
-        """memcpy from this CPU's scratch or the task's bounce buffer."""
+        """memcpy from this CPU's scratch or the task's bounce buffer: the
+        slot holds zeros (DATA_MISSING) exactly when the source did."""
         if task.status != RECORDED:
             return 0, task.pc + 1
         n = task.length
-        if task.flags & F_DATA_MISSING:
-            self.write_payload(task, bytes(n))
-            self.add_record_flags(task, F_DATA_MISSING)
-        else:
-            src = (self.scratch[task.cpu] if op == S.MEMCPY_SCRATCH
-                   else self.bounce[task.index])
-            self.write_payload(task, bytes(src[:n]))
+        src = SCRATCH if op == S.MEMCPY_SCRATCH else BOUNCE
+        data = self.scratch[task.cpu] if src == SCRATCH else self.bounce[task.index]
+        self.write_payload(task, bytes(data[:n]), src in task.zeroed)
         self.k["copied_bytes"] += n
         return self.cost["memcpy_call"] + self.cost["memcpy_byte"] * n, task.pc + 1
 
@@ -675,7 +672,7 @@ class Reference:
             task.res_time = t
             p = buf.slot(where)
             struct.pack_into(HEADER_FMT, buf.data, p, task.length, task.kind,
-                             task.flags & F_DATA_MISSING, t, task.event,
+                             0, t, task.event,
                              task.addr, 0)
         return dur, task.pc + 1
 
@@ -726,7 +723,7 @@ class Reference:
                 self.k["retries"] += 1
                 nxt = target
             else:
-                task.flags |= F_DATA_MISSING      # the copy may be torn
+                task.zeroed.add(SCRATCH)  # the scratch copy may be torn
         return self.cost["cs_count_read"], nxt
 
     def op_if_missing(self, task, t, op, arg, target, bound, slot):
@@ -743,16 +740,23 @@ class Reference:
         return 0, target
 
     # -- record bytes -------------------------------------------------------------
-    def write_payload(self, task: Task, data: bytes):
+    def write_payload(self, task: Task, data: bytes, missing: bool):
+        """Write the slot's payload; ``missing``: it stands for bytes that
+        could not be read (zeros), so the record is flagged DATA_MISSING;
+        else the flag is cleared (the slot now holds the real bytes)."""
         buf = self.buffers[task.res_buf]
         h = buf.slot(task.res_off) + self.header_size
-        buf.data[h:h + len(data)] = data
-
-    def add_record_flags(self, task: Task, flags: int):
-        buf = self.buffers[task.res_buf]
+        buf.data[h:h + len(data)] = bytes(len(data)) if missing else data
         p = buf.slot(task.res_off) + H_FLAGS
         (old,) = struct.unpack_from("<H", buf.data, p)
-        struct.pack_into("<H", buf.data, p, old | flags)
+        new = old | F_DATA_MISSING if missing else old & ~F_DATA_MISSING
+        struct.pack_into("<H", buf.data, p, new)
+        if missing:
+            task.flags |= F_DATA_MISSING
+            task.zeroed.add(SLOT)
+        else:
+            task.flags &= ~F_DATA_MISSING
+            task.zeroed.discard(SLOT)
 
     # -- the reader ---------------------------------------------------------------
     def reader_wakes(self, b: int, t: int):
