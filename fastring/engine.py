@@ -509,8 +509,9 @@ def _step(w, s, ring, prog, task, t):
         dur = costs[C_MON]
         s.t[task, T_MOFF] = 0
     elif op == S.KMALLOC:
-        dur = costs[C_KMALLOC]
-        s.k[K_KMALLOC] += 1
+        if length > 0:                        # nothing to hold: no allocation
+            dur = costs[C_KMALLOC]
+            s.k[K_KMALLOC] += 1
     elif op == S.KFREE:
         dur = 0
     elif (op == S.STRNLEN or op == S.FAULT_IN or op == S.COPY_TO_SLOT
@@ -520,6 +521,8 @@ def _step(w, s, ring, prog, task, t):
             pass                              # a buffer's length is known
         elif op == S.COPY_TO_SLOT and dropped:
             pass                              # no slot: the copy is skipped
+        elif is_copy and length == 0:
+            pass                              # no payload: no copy_from_user
         else:
             if s.t[task, T_PHASE] == 0:
                 minor, major, missing = _touch(w, s, task, t, arg == 0, is_copy)
@@ -549,7 +552,7 @@ def _step(w, s, ring, prog, task, t):
                            D_SLOT if op == S.COPY_TO_SLOT else (
                                D_SCRATCH if op == S.COPY_TO_SCRATCH else D_BOUNCE))
     elif op == S.MEMCPY_SCRATCH or op == S.MEMCPY_BOUNCE:
-        if not dropped:
+        if not dropped and length > 0:       # no payload: no memcpy
             dur = costs[C_MCALL] + costs[C_MBYTE] * length
             _copy_kernel(w, s, ring, task, cpu, D_SCRATCH if op == S.MEMCPY_SCRATCH else D_BOUNCE)
     elif op == S.RESERVE:

@@ -182,6 +182,20 @@ def test_a_copy_outcome_belongs_to_the_bytes_it_wrote():
     assert rows["zeros"]["data_missing"] > 500
 
 
+def test_payload_less_events_do_no_copy_and_no_kmalloc():
+    """Issue #16.3: kmalloc_bounce allocates once per event with a payload,
+    not once per event; copies move payload bytes only."""
+    c = cfg(NO_FAULTS, BIG_BUFFER, events=3000,
+            strategies=["kmalloc_bounce", "percpu_retry"])
+    rows, res = runs(c, events_table=True)
+    ev = res.events.filter(pc.equal(res.events["strategy"], "kmalloc_bounce"))
+    with_payload = int(pc.sum(pc.greater(ev["payload_len"], 0)).as_py())
+    assert 0 < with_payload < 3000
+    kb = rows["kmalloc_bounce"]
+    assert kb["kmallocs"] == with_payload
+    assert kb["copied_bytes"] == 2 * kb["payload_bytes"]
+
+
 def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():
     c = cfg({"faults": {"model": "residency", "residency_ns": 200.0, "p_major_given_missing": 0.0}},
             BIG_BUFFER, events=3000, strategies=["restart_on_fault", "nofault"])

@@ -575,6 +575,8 @@ class Reference:
         return self.cost["migrate_on"], task.pc + 1
 
     def op_kmalloc(self, task, t, op, arg, target, bound, slot):
+        if task.length == 0:
+            return 0, task.pc + 1         # no payload to hold: no allocation
         self.k["kmallocs"] += 1
         return self.cost["kmalloc_kfree"], task.pc + 1
 
@@ -590,6 +592,8 @@ class Reference:
             return 0, nxt                 # a buffer's length is known
         if op == S.COPY_TO_SLOT and task.status != RECORDED:
             return 0, nxt                 # no slot: the copy is skipped
+        if is_copy and task.length == 0:
+            return 0, nxt                 # no payload: no copy_from_user
         if not task.resuming:
             minor, major, missing = self.touch(task, t, may_fault=arg == 0,
                                                is_copy=is_copy)
@@ -642,8 +646,8 @@ class Reference:
     def op_memcpy(self, task, t, op, arg, target, bound, slot):
         """memcpy from this CPU's scratch or the task's bounce buffer: the
         slot holds zeros (DATA_MISSING) exactly when the source did."""
-        if task.status != RECORDED:
-            return 0, task.pc + 1
+        if task.status != RECORDED or task.length == 0:
+            return 0, task.pc + 1         # no slot, or nothing to copy
         n = task.length
         src = SCRATCH if op == S.MEMCPY_SCRATCH else BOUNCE
         data = self.scratch[task.cpu] if src == SCRATCH else self.bounce[task.index]
