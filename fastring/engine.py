@@ -97,7 +97,7 @@ EVENT_FIELDS = (T_EVENT, -1, T_KIND, T_LEN, T_START, -1, T_RES_CPU,
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
 State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
-                            "heap_t heap_v rows delivery reading")
+                            "heap_t heap_v rows delivery")
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -116,8 +116,7 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros(n_tasks * max(cap, 1), np.uint8),
         np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
         np.zeros((rows_cap, N_E), np.int64),
-        np.zeros(N_BINS, np.int64),
-        np.full(n_cpus, -1, np.int64))
+        np.zeros(N_BINS, np.int64))
 
 
 # -- the heap of pending happenings: (time, code), smallest first ------------
@@ -642,21 +641,16 @@ def _step(w, s, ring, prog, task, t):
 @njit(cache=True, _nrt=False, inline="always")
 def _reader(w, s, ring, b, t):
     """The consumer of buffer ``b`` at ``t``: finish the sub-buffer it was
-    reading (its space is freed and its records delivered only now), then
+    reading (its records are delivered, and its space freed, only now), then
     start reading the next one if it is complete, else sleep a period."""
-    rd = ring.st[b, B.RD]
-    if s.reading[b] >= 0:
-        if s.reading[b] == rd:               # not overwritten meanwhile
-            B.consume(ring, b, t, 0, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
-                      w.p[P_NKINDS], s.delivery, 1)
-        s.reading[b] = -1
-        rd = ring.st[b, B.RD]
-    if rd < ring.st[b, B.WR] and B.subbuf_complete(ring, b, rd):
-        s.reading[b] = rd
+    if ring.st[b, B.READING] >= 0:
+        B.end_read(ring, b, t, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
+                   w.p[P_NKINDS], s.delivery)
+    if B.begin_read(ring, b):
         read_ps = ring.geo[B.G_SUBBUF] * w.p[P_READ_PSB] // 1000
         heap_push(s, t + read_ps, w.p[P_NTASK] + b)
         return
-    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and rd == ring.st[b, B.WR]:
+    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and ring.st[b, B.RD] == ring.st[b, B.WR]:
         return                                # drained after the last event
     heap_push(s, t + w.p[P_PERIOD], w.p[P_NTASK] + b)
 

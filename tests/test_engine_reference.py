@@ -170,7 +170,9 @@ def assert_same_buffers(ring, bufs, delivered):
         st_ = dict(zip(B.ST_NAMES, (int(x) for x in ring.st[b])))
         assert (st_["wr"], st_["rd"]) == (ref.write, ref.read), b
         assert st_["last_ts"] == ref.last_ts, b
-        assert set(B.ST_NAMES) - {"wr", "rd", "last_ts"} == set(ref.count)
+        assert set(B.ST_NAMES) - {"wr", "rd", "last_ts", *B.READER_STATE} \
+            == set(ref.count)
+        assert st_["reading"] == (-1 if ref.reading is None else ref.reading), b
         got = {k: st_[k] for k in ref.count}
         assert got == ref.count, b
         for s, sb in enumerate(ref.sub):

@@ -196,6 +196,27 @@ def test_payload_less_events_do_no_copy_and_no_kmalloc():
     assert kb["copied_bytes"] == 2 * kb["payload_bytes"]
 
 
+def test_overwrite_reader_keeps_every_subbuffer_it_reads():
+    """Issue #16.2: a reader far slower than the writers, in overwrite mode.
+    The writers wrap round the whole buffer while each read is under way;
+    LTTng's reader keeps the sub-buffer it reads (update_read_sb_index swaps
+    a spare in), so every read delivers: one sub-buffer per read time, back
+    to back, and the rest is overwritten."""
+    c = C.load({"run": {"events": 20000, "strategies": ["nofault"]},
+                "machine": {"n_cpus": 1, "tasks_per_cpu": 2},
+                "buffer": {"subbuf_size": 4096, "n_subbuf": 4, "mode": "overwrite"},
+                "reader": {"period_ns": 1000, "bytes_per_ns": 0.01},
+                "workload": {"think_ns": 1000.0},
+                "faults": {"p_minor": 0.0, "p_major": 0.0}})
+    res = fastring.run(c)
+    r = res.runs.to_pylist()[0]
+    check_conservation(r)
+    reads = r["sim_time_ns"] / (4096 / 0.01)       # back-to-back reads
+    (buf,) = res.buffers.to_pylist()
+    assert buf["subbufs_delivered"] >= 0.95 * reads > 50
+    assert r["overwritten"] > 10 * r["delivered"] > 0
+
+
 def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():
     c = cfg({"faults": {"model": "residency", "residency_ns": 200.0, "p_major_given_missing": 0.0}},
             BIG_BUFFER, events=3000, strategies=["restart_on_fault", "nofault"])

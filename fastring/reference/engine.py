@@ -266,7 +266,6 @@ class Reference:
                                   b["header_size"], b["mode"])
                         for _ in range(self.n_cpus)]
         self.delivered = [[] for _ in range(self.n_cpus)]
-        self.reading = [None] * self.n_cpus   # read position of the sub-buffer being read
         self.scratch = [bytearray(self.capture_max) for _ in range(self.n_cpus)]
         self.bounce = [bytearray(self.capture_max) for _ in range(self.n_tasks)]
 
@@ -767,16 +766,13 @@ class Reference:
         """Finish the sub-buffer being read (delivered now), then start on
         the next complete one, or sleep a period."""
         buf = self.buffers[b]
-        if self.reading[b] is not None:
-            if self.reading[b] == buf.read:      # not overwritten meanwhile
-                _, taken = buf.consume(t, 0, self.verify, self.arena,
-                                       self.capture_max, self.n_kinds, 1)
-                self.delivered[b].extend(taken)
-                for _event, _flags, latency in taken:
-                    self.hist["delivery"][bin_of(latency)] += 1
-            self.reading[b] = None
-        if buf.read < buf.write and buf.complete(buf.read):
-            self.reading[b] = buf.read
+        if buf.reading is not None:
+            taken = buf.end_read(t, self.verify, self.arena, self.capture_max,
+                                 self.n_kinds)
+            self.delivered[b].extend(taken)
+            for _event, _flags, latency in taken:
+                self.hist["delivery"][bin_of(latency)] += 1
+        if buf.begin_read():
             self.push(t + buf.subbuf_size * self.read_ps_per_byte_x1000 // 1000,
                       self.reader_code(b))
             return
