@@ -99,6 +99,7 @@ class Simulation:
             "copied_bytes": int(k[E.K_COPIED]),
             "padding_bytes": tot["padding_bytes"],
             "wasted_bytes": tot["wasted_bytes"],
+            "inject_unapplied": self.inject_unapplied(),
         }
         hists = {name: self.state.delivery if hi == E.H_DELIV else h[hi]
                  for name, hi, _ in TIME_METRICS}
@@ -124,6 +125,14 @@ class Simulation:
             "events_per_s": events / self.wall if self.wall > 0 else float("nan"),
         })
         return out
+
+    def inject_unapplied(self) -> int:
+        """``faults.inject`` entries that forced nothing: their event touched
+        no user page in a copy (no payload, or its record dropped before the
+        copy), or was never issued (event >= run.events)."""
+        issued = int(self.state.g[E.G_ISSUED])
+        return int(self.state.k[E.K_INJ_UNAPPLIED]) + int(
+            (self.world.inj_event >= issued).sum())
 
     def buffer_rows(self) -> list[dict]:
         st = self.ring.st
@@ -203,6 +212,12 @@ def run(config=None, *, events_table: bool = False, overrides=(),
                 batches.append(batch)
 
         summary = sim.run(progress, take if want_rows else None)
+        if summary["inject_unapplied"]:
+            warnings.warn(f"{name}: {summary['inject_unapplied']} of the "
+                          f"{len(cfg['faults']['inject'])} faults.inject entries "
+                          f"forced no fault (their event copied no user page, "
+                          f"or is >= run.events); see the runs column "
+                          f"inject_unapplied", RuntimeWarning, stacklevel=2)
         if summary["verify_errors"]:
             warnings.warn(f"{name}: the reader found {summary['verify_errors']} "
                           f"records whose bytes or headers are wrong", RuntimeWarning,

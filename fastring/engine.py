@@ -77,7 +77,7 @@ C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, N_C = range(5)
 (K_EVENTS, K_RESTARTS, K_RETRIES, K_FMINOR, K_FMAJOR, K_MIGRATIONS,
  K_ATOMIC, K_KMALLOC, K_PAYLOAD, K_COPIED, K_DATA_MISSING, K_CPU_PS,
  K_MAX_LAT, K_MAX_OFF, K_MAX_SEC, K_MAX_PIN, K_PREEMPTIONS, K_SLEEPS,
- K_LOST_EVENTS, N_K) = range(20)
+ K_LOST_EVENTS, K_INJ_UNAPPLIED, N_K) = range(21)
 # histograms
 H_LAT, H_OFF, H_SEC, H_PIN, H_DELIV, N_H = range(6)
 HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
@@ -437,6 +437,8 @@ def _finish(w, s, task, t):
         k[K_LOST_EVENTS] += 1
     elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
         k[K_DATA_MISSING] += 1
+    if s.t[task, T_INJ_KIND] != 0 and s.pages[task, 0] != PG_INJECTED:
+        k[K_INJ_UNAPPLIED] += 1             # no copy touched a user page
     s.h[H_LAT, bin_of(lat)] += 1
     s.h[H_OFF, bin_of(s.t[task, T_OFF_SUM])] += 1
     s.h[H_SEC, bin_of(s.t[task, T_OFF_MAX])] += 1

@@ -70,6 +70,7 @@ ENGINE_COUNTERS = {
     E.K_MAX_OFF: "max_preempt_off_ps", E.K_MAX_SEC: "max_preempt_section_ps",
     E.K_MAX_PIN: "max_pin_ps", E.K_PREEMPTIONS: "preemptions",
     E.K_SLEEPS: "sleeps", E.K_LOST_EVENTS: "lost_events",
+    E.K_INJ_UNAPPLIED: "inject_unapplied",
 }
 ENGINE_GLOBALS = {E.G_ISSUED: "issued", E.G_COMPLETED: "completed",
                   E.G_STEPS: "steps"}

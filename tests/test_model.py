@@ -217,6 +217,52 @@ def test_overwrite_reader_keeps_every_subbuffer_it_reads():
     assert r["overwritten"] > 10 * r["delivered"] > 0
 
 
+def test_injected_faults_never_vanish():
+    """Issue #16.4: an injection whose event copies no user page forces
+    nothing; it is counted in inject_unapplied and run() warns."""
+    mix = ('workload.syscalls={exit={weight=1, payload="none"}, '
+           'write={weight=1, payload="buffer", len_median=100.0}}')
+    c = C.load({"run": {"events": 400, "strategies": ["kmalloc_bounce", "nofault"]},
+                "faults": {"p_minor": 0.0, "p_major": 0.0,
+                           "inject": [{"event": e, "kind": "major", "delay_ns": 10_000}
+                                      for e in range(0, 40)]
+                                     + [{"event": 400, "kind": "minor", "delay_ns": 1},
+                                        {"event": 10**9, "kind": "minor", "delay_ns": 1}]}},
+               [mix])
+    with pytest.warns(RuntimeWarning, match="inject_unapplied"):
+        rows, res = runs(c, events_table=True)
+    ev = res.events.filter(pc.equal(res.events["strategy"], "kmalloc_bounce")).to_pydict()
+    empty = sum(1 for e, n in zip(ev["event"], ev["payload_len"]) if e < 40 and n == 0)
+    assert 0 < empty < 40
+    for name, r in rows.items():
+        assert r["inject_unapplied"] == empty + 2, name   # + the two never issued
+    # kmalloc_bounce takes every other one as a sleep; nofault sees the page
+    # missing (DATA_MISSING), which is the injection's effect on it
+    assert rows["kmalloc_bounce"]["faults_major"] == 40 - empty
+    assert rows["nofault"]["data_missing"] == 40 - empty
+
+
+def test_cli_says_when_an_injection_forced_nothing(tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "fastring", "run", "--events", "100",
+         "--strategy", "nofault", "--out", str(tmp_path / "r"),
+         "--set", 'faults.inject=[{event=500, kind="major", delay_ns=1000}]'],
+        capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "1 of the 1 faults.inject entries forced no fault" in p.stderr
+
+
+def test_no_warning_when_every_injection_applies():
+    c = C.load({"run": {"events": 50, "strategies": ["copy_then_commit"]},
+                "faults": {"inject": [{"event": 3, "kind": "major", "delay_ns": 1000}]}},
+               [only_write(100)])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = runs(c)["copy_then_commit"]
+    assert r["inject_unapplied"] == 0 and r["faults_major"] == 1
+
+
 def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():
     c = cfg({"faults": {"model": "residency", "residency_ns": 200.0, "p_major_given_missing": 0.0}},
             BIG_BUFFER, events=3000, strategies=["restart_on_fault", "nofault"])

@@ -78,7 +78,8 @@ COUNTER_NAMES = ("events", "restarts", "retries", "faults_minor",
                  "payload_bytes", "copied_bytes", "data_missing", "cpu_ps",
                  "max_latency_ps", "max_preempt_off_ps",
                  "max_preempt_section_ps", "max_pin_ps", "preemptions",
-                 "sleeps", "lost_events", "issued", "completed", "steps")
+                 "sleeps", "lost_events", "inject_unapplied", "issued",
+                 "completed", "steps")
 HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
 
 # event status (row column "status")
@@ -498,6 +499,8 @@ class Reference:
             k["lost_events"] += 1
         elif task.flags & F_DATA_MISSING:
             k["data_missing"] += 1
+        if task.injected_kind and task.pages[0] != INJECTED:
+            k["inject_unapplied"] += 1    # no copy touched a user page
         self.hist["latency"][bin_of(latency)] += 1
         self.hist["preempt_off"][bin_of(task.off_sum)] += 1
         self.hist["preempt_section"][bin_of(task.off_max)] += 1
