@@ -175,6 +175,9 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "minor_ns": _float(1000.0, 0, 1e12),        # median of a lognormal
         "major_ns": _float(100_000.0, 0, 1e12),
         "sigma": _float(0.5, 0, 10),
+        # reclaim under memory pressure: mean time a page an event touched
+        # stays before kswapd/direct reclaim evicts it again (0: no reclaim)
+        "reclaim_ns": _float(0.0, 0, 1e12),
         "inject": Key("records", [], sub=_INJECT, sort_by="event"),
     },
     "costs": {

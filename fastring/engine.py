@@ -40,7 +40,7 @@ from .rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, exponential,
                   lognormal, u01)
 from .world import (KIND_GUIDE, F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
-                    F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
+                    F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
                     FAULT_MINOR, P_ARENA, P_CAPMAX, P_EVENTS, P_MAXPG,
                     P_NCPU, P_NKINDS, P_NPAGES, P_NTASK, P_PERIOD, P_READ_PSB,
                     P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, PAGE,
@@ -96,8 +96,8 @@ EVENT_FIELDS = (T_EVENT, -1, T_KIND, T_LEN, T_START, -1, T_RES_CPU,
 # page states of the current event (per task)
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
-State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
-                            "heap_t heap_v rows delivery")
+State = namedtuple("State", "g k h t c rq pages reclaim jumps resident scratch "
+                            "bounce heap_t heap_v rows delivery")
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -110,6 +110,7 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros((N_H, N_BINS), np.int64), np.zeros((n_tasks, N_T), np.int64),
         np.zeros((n_cpus, N_C), np.int64), np.zeros((n_cpus, n_tasks), np.int64),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int8),
+        np.zeros((n_tasks, int(p[P_MAXPG])), np.int64),
         np.zeros((n_tasks, max(n_bounded, 1)), np.int64),
         np.zeros(int(p[P_NPAGES]), np.int64),
         np.zeros(n_cpus * max(cap, 1), np.uint8),
@@ -304,6 +305,12 @@ def _touch(w, s, task, t, may_fault, is_copy):
     Returns (minor_ps, major_ps, missing): the CPU time of minor faults
     taken, the sleep of major faults taken, and whether a page was missing
     and could not be faulted in (``may_fault`` false).
+
+    Reclaim (``faults.reclaim_ns`` > 0), bernoulli model: a page this event
+    found or faulted in is evicted again at an exponential time after that
+    (``s.reclaim``); touched later, it faults again, major with
+    ``p_major_given_missing``. (The residency model folds reclaim into its
+    pages' eviction times, see :func:`fastring.world.prepare`.)
     """
     length = s.t[task, T_LEN]
     if length == 0:
@@ -318,10 +325,15 @@ def _touch(w, s, task, t, may_fault, is_copy):
     major = np.int64(0)
     missing = False
     residency = w.p[P_FMODEL] == 1
+    reclaim = not residency and w.f[F_RECLAIM] > 0
     for j in range(last - first + 1):
         page = first + j
         state = s.pages[task, j]
-        if state == PG_UNSEEN or (residency and state == PG_IN):
+        if reclaim and state == PG_IN and s.reclaim[task, j] <= t:
+            # reclaimed since this event had it
+            state = PG_MAJOR if _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING] else PG_MINOR
+            s.pages[task, j] = state
+        elif state == PG_UNSEEN or (residency and state == PG_IN):
             if residency:
                 if s.resident[page] > t:
                     state = PG_IN
@@ -337,6 +349,9 @@ def _touch(w, s, task, t, may_fault, is_copy):
                     state = PG_MAJOR
                 else:
                     state = PG_IN
+                    if reclaim:
+                        s.reclaim[task, j] = t + np.int64(
+                            exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
             s.pages[task, j] = state
         if state == PG_IN:
             continue
@@ -362,6 +377,9 @@ def _touch(w, s, task, t, may_fault, is_copy):
         if residency:
             s.resident[page] = t + minor + major + np.int64(
                 exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
+        elif reclaim:
+            s.reclaim[task, j] = t + minor + major + np.int64(
+                exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
     return minor, major, missing
 
 

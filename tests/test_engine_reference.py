@@ -136,6 +136,7 @@ def configs(draw, max_events=MAX_EVENTS):
                    "minor_ns": draw(st.floats(0, 5000)),
                    "major_ns": draw(st.floats(1000, 200_000)),
                    "sigma": draw(st.floats(0, 1.5)),
+                   "reclaim_ns": draw(st.sampled_from([0.0, 0.0, 50.0, 2000.0, 1e5])),
                    "inject": inject},
         "costs": costs,
         "strategies": USER,
@@ -239,6 +240,24 @@ def test_engine_matches_reference_on_a_busy_run(strategy):
                                  "faults_major", "migrations", "lost_wrap"),
             "restart_on_fault": ("preemptions", "sleeps", "restarts")}[strategy]
     assert all(summary[k] > 0 for k in want), {k: summary[k] for k in want}
+
+
+@pytest.mark.parametrize("strategy", ["restart_on_fault", "copy_then_commit"])
+def test_engine_matches_reference_under_reclaim(strategy):
+    """Bernoulli faults with reclaim (faults.reclaim_ns): pages go missing
+    again between prefetch and copy, so restart_on_fault restarts."""
+    cfg = C.load({
+        "run": {"seed": 3, "events": 400 if NO_JIT else 3000, "chunk_events": 61},
+        "machine": {"n_cpus": 2, "tasks_per_cpu": 3, "timeslice_ns": 3000,
+                    "p_migrate": 0.3},
+        "buffer": {"subbuf_size": 4096, "n_subbuf": 4},
+        "workload": {"think_ns": 1000.0, "user_pages": 32, "working_set_pages": 8},
+        "faults": {"p_minor": 0.05, "p_major": 0.01, "major_ns": 20_000.0,
+                   "p_major_given_missing": 0.2, "reclaim_ns": 300.0},
+    })
+    _, _, summary, _ = assert_same_run(cfg, strategy)
+    want = {"restart_on_fault": "restarts", "copy_then_commit": "faults_major"}
+    assert summary[want[strategy]] > 0
 
 
 def _summary_without_wall(summary):

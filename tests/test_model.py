@@ -263,6 +263,35 @@ def test_no_warning_when_every_injection_applies():
     assert r["inject_unapplied"] == 0 and r["faults_major"] == 1
 
 
+def test_reclaim_makes_restart_reachable_under_bernoulli():
+    """Issue #16.8: without reclaim a bernoulli page prefetched by the event
+    stays until its copy, so restart_on_fault never restarts; with reclaim
+    (faults.reclaim_ns) it may go missing in between, and the restarts grow
+    as the pages' mean lifetime shrinks. Every restart copies the payload
+    again; no buffer byte is wasted (the rollback is always the last)."""
+    rate = {}
+    for reclaim in (0.0, 100_000.0, 1000.0, 100.0):
+        c = cfg(BIG_BUFFER, {"faults": {"reclaim_ns": reclaim}}, events=20_000,
+                strategies=["restart_on_fault"])
+        r = runs(c)["restart_on_fault"]
+        check_conservation(r)
+        assert r["wasted_bytes"] == 0
+        assert (r["copied_bytes"] > r["payload_bytes"]) == (r["restarts"] > 0)
+        rate[reclaim] = r["restarts"]
+    assert rate[0.0] == 0
+    assert 0 < rate[100_000.0] < rate[1000.0] < rate[100.0]
+
+
+def test_reclaim_shortens_residency_in_the_residency_model():
+    out = {}
+    for reclaim in (0.0, 1000.0):
+        c = cfg(BIG_BUFFER, {"faults": {"model": "residency", "reclaim_ns": reclaim}},
+                events=20_000, strategies=["restart_on_fault"])
+        out[reclaim] = runs(c)["restart_on_fault"]
+    assert out[0.0]["restarts"] == 0 < out[1000.0]["restarts"]
+    assert out[1000.0]["faults_minor"] > 100 * max(out[0.0]["faults_minor"], 1)
+
+
 def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():
     c = cfg({"faults": {"model": "residency", "residency_ns": 200.0, "p_major_given_missing": 0.0}},
             BIG_BUFFER, events=3000, strategies=["restart_on_fault", "nofault"])

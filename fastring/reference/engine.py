@@ -38,7 +38,9 @@ initial residency  ``S_EVICT (page, 2**40)``
 everything else    the task's per-event counter ``draws``, reset when the
                    event is issued: ``(event, draws)`` on the streams
                    ``S_MIGRATE``, ``S_WHERE``, ``S_PREEMPT``, ``S_FAULT_NS``
-                   (one per fault), ``S_PAGE`` (residency), ``S_EVICT``
+                   (one per fault), ``S_PAGE`` (residency, and a
+                   reclaimed page's kind), ``S_EVICT`` (eviction or
+                   reclaim time)
 =================  ==========================================================
 """
 from __future__ import annotations
@@ -58,7 +60,8 @@ from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
                    S_PAGE, S_PREEMPT, S_THINK, S_WHERE, normal_quantile_py,
                    u01_py)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
-                     F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
+                     F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK,
+                     FAULT_MAJOR,
                      P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_NCPU, P_NTASK,
                      P_PERIOD, P_READ_PSB, P_SEED, P_TIMESLICE, P_VERIFY, PAGE,
                      PAYLOAD_NONE, PAYLOAD_STRING, prepare)
@@ -138,6 +141,7 @@ class Task:
     resuming: bool = False            # the step at pc slept on a major fault
     step_minor: int = 0               # minor-fault time of that step, taken before
     pages: list = field(default_factory=list)
+    reclaimed_at: dict = field(default_factory=dict)  # bernoulli + reclaim
     jumps: Counter = field(default_factory=Counter)   # per bounded-jump slot
     injected_kind: int = 0            # pending fault injection (FAULT_MINOR/MAJOR)
     injected_delay: int = 0
@@ -180,6 +184,7 @@ class Task:
         self.resuming = False
         self.step_minor = 0
         self.pages = [UNSEEN] * n_pages
+        self.reclaimed_at = {}            # bernoulli + reclaim: page index -> time
         self.jumps = Counter()
         self.injected_kind, self.injected_delay = injection
         self.flags = 0
@@ -235,7 +240,9 @@ class Reference:
         self.think_mean = f[F_THINK]
         self.p_minor = f[F_PMINOR]
         self.p_major = f[F_PMAJOR]
-        self.residency_mean = f[F_RESIDENCY]
+        self.residency_mean = f[F_RESIDENCY]   # reclaim included
+        self.reclaim_mean = f[F_RECLAIM]          # 0: no reclaim
+        self.reclaim = not self.residency_model and self.reclaim_mean > 0
         self.p_major_given_missing = f[F_PMAJ_MISSING]
         self.minor_median = f[F_MINOR]
         self.major_median = f[F_MAJOR]
@@ -444,7 +451,14 @@ class Reference:
         for j in range(last - first + 1):
             page = first + j
             state = task.pages[j]
-            if state == UNSEEN or (self.residency_model and state == IN):
+            if self.reclaim and state == IN and t >= task.reclaimed_at[j]:
+                # memory pressure took the page back since this event had it
+                if self.draw(task, S_PAGE) < self.p_major_given_missing:
+                    state = MISSING_MAJOR
+                else:
+                    state = MISSING_MINOR
+                task.pages[j] = state
+            elif state == UNSEEN or (self.residency_model and state == IN):
                 if self.residency_model:
                     if self.resident[page] > t:
                         state = IN
@@ -460,6 +474,8 @@ class Reference:
                         state = MISSING_MAJOR
                     else:
                         state = IN
+                        if self.reclaim:
+                            task.reclaimed_at[j] = t + self.reclaim_delay(task)
                 task.pages[j] = state
             if state == IN:
                 continue
@@ -485,7 +501,13 @@ class Reference:
             if self.residency_model:
                 self.resident[page] = t + minor + major + int(
                     exponential(self.draw(task, S_EVICT), self.residency_mean))
+            elif self.reclaim:
+                task.reclaimed_at[j] = t + minor + major + self.reclaim_delay(task)
         return minor, major, missing
+
+    def reclaim_delay(self, task: Task) -> int:
+        """How long until reclaim takes a page back (exponential)."""
+        return int(exponential(self.draw(task, S_EVICT), self.reclaim_mean))
 
     def finish(self, task: Task, t: int):
         """The probe is over: account the event, then the task thinks."""
