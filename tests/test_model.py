@@ -364,10 +364,17 @@ def test_deterministic_and_chunk_size_independent():
 
 
 @pytest.mark.slow
-def test_same_tables_with_jit_off(tmp_path):
+@pytest.mark.parametrize("extra", [
+    "",
+    # overwrite mode with a slow reader (the reader's spare), reclaim
+    ", 'buffer': {'mode': 'overwrite', 'subbuf_size': 1024, 'n_subbuf': 2},"
+    " 'reader': {'bytes_per_ns': 0.05}",
+])
+def test_same_tables_with_jit_off(tmp_path, extra):
+    faults = "'p_minor': 0.02, 'p_major': 0.005" + (", 'reclaim_ns': 500.0" if extra else "")
     code = ("import json, fastring;"
-            "r = fastring.run({'run': {'events': 400}, 'faults': {'p_minor': 0.02, 'p_major': 0.005},"
-            " 'machine': {'timeslice_ns': 2000}});"
+            "r = fastring.run({'run': {'events': 400}, 'faults': {" + faults + "},"
+            " 'machine': {'timeslice_ns': 2000}" + extra + "});"
             "print(json.dumps([{k: v for k, v in row.items() if k not in ('wall_s', 'events_per_s')}"
             " for row in r.runs.to_pylist()], sort_keys=True))")
     out = {}
