@@ -62,9 +62,9 @@ THINK, READY, RUN, SLEEP, DONE = range(5)
  T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU,
  N_T) = range(38)
 # where a user copy writes / a kernel memcpy reads; T_MISS_IN has bit
-# ``1 << D_*`` set while that destination holds zeros for a missing page
-# (each copy's outcome belongs to the bytes it wrote). The record's
-# DATA_MISSING flag (T_FLAGS, and its header) is the slot's bit.
+# ``1 << D_SCRATCH`` or ``1 << D_BOUNCE`` set while that buffer holds zeros
+# for a missing page (each copy's outcome belongs to the bytes it wrote);
+# the slot's is the record's DATA_MISSING flag (T_FLAGS, and its header).
 D_SLOT, D_SCRATCH, D_BOUNCE = 0, 1, 2
 # event status
 ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
@@ -398,7 +398,6 @@ def _slot_written(s, ring, task, missing):
     ``missing``, else real bytes and the flag cleared (a later copy that
     succeeds replaces an earlier one that did not)."""
     b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
-    _mark(s, task, D_SLOT, missing)
     if missing:
         B.write_missing(ring, b, off, s.t[task, T_LEN])
         s.t[task, T_FLAGS] |= B.F_DATA_MISSING
