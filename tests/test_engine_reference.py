@@ -373,15 +373,15 @@ def test_reference_timing_by_hand():
     assert r["payload_len"] == 100 and r["status"] == 0 and r["flags"] == 0
     steps = (c["preempt_off"]
              + c["clock_read"] + c["memcpy_byte"] * 40 + c["local_cmpxchg"]
-             + c["memcpy_call"] + c["memcpy_byte"] * 100 + c["copy_from_user_extra"]
+             + c["copy_user_call"] + c["copy_user_byte"] * 100 + c["copy_from_user_extra"]
              + c["local_add"] + c["preempt_on"])
     assert r["start_ps"] == c["context_switch"]
     assert r["end_ps"] == c["context_switch"] + steps
     assert r["cpu_ps"] == steps
     assert r["preempt_off_ps"] == r["preempt_section_ps"] == steps
     assert r["pin_ps"] == (c["clock_read"] + c["memcpy_byte"] * 40
-                           + c["local_cmpxchg"] + c["memcpy_call"]
-                           + c["memcpy_byte"] * 100 + c["copy_from_user_extra"])
+                           + c["local_cmpxchg"] + c["copy_user_call"]
+                           + c["copy_user_byte"] * 100 + c["copy_from_user_extra"])
     (d,) = ref.delivered[0]
     assert d[0] == 0 and d[1] == 0
     assert bin_of(d[2]) in ref.hists["delivery"]
