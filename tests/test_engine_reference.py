@@ -227,7 +227,7 @@ def test_engine_matches_reference_on_a_busy_run(strategy):
         "machine": {"n_cpus": 3, "tasks_per_cpu": 3, "timeslice_ns": 4000,
                     "p_migrate": 0.4},
         "buffer": {"subbuf_size": 1024, "n_subbuf": 4, "mode": "overwrite"},
-        "reader": {"period_ns": 20_000, "bytes_per_ns": 0.5},
+        "reader": {"period_ns": 20_000, "bytes_per_ns": 0.2},
         "workload": {"think_ns": 1000.0, "user_pages": 32, "working_set_pages": 8},
         "faults": {"model": "residency", "residency_ns": 5e4,
                    "p_major_given_missing": 0.2, "major_ns": 30_000.0,
