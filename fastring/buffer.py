@@ -26,6 +26,12 @@ Semantics (see ``docs/model.md``):
   whole sub-buffer more than at the end of its previous lap.
 * **Rollback** of a reservation that is still the last one moves the write
   offset back; otherwise the slot is committed as a padding record.
+* **Memory ordering** (for ``fastring live``, where writers, committers and
+  the reader are real threads): commit counters and the write/read offsets
+  are stored with release and loaded with acquire ordering, so a reader
+  that sees a sub-buffer complete sees its bytes; LOCAL is only ever written
+  by its CPU (``local_add``), except by padding commits, which are atomic
+  because ``commit_atomic`` writers share that word.
 * **Consume**: the reader takes complete sub-buffers strictly in order (a
   stalled one holds back the rest), parses every record and, when asked,
   verifies header, timestamp order and every payload byte against the user
@@ -48,7 +54,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._intrinsics import atomic_add, load_i64, memcpy, memeq, store_i64
+from ._intrinsics import (atomic_add, load_acquire, load_i64, local_add,
+                          memcpy, memeq, store_i64, store_release)
 from .histogram import record as hist_record
 
 # geometry vector
@@ -58,8 +65,10 @@ MODES = ("discard", "overwrite")
 LOCAL, REMOTE = 0, 1
 # how a commit is made: a plain add to LOCAL (owning CPU), an atomic add to
 # REMOTE (another CPU, the split-counter scheme), or an atomic add to the one
-# counter every writer shares (lttng-ust; kept in the LOCAL slot)
-C_LOCAL, C_REMOTE, C_ATOMIC = 0, 1, 2
+# counter every writer shares (lttng-ust; kept in the LOCAL slot); C_UNSAFE is
+# the bug the split counters prevent, for ``fastring live`` to catch: a plain
+# (lock-free) add to the reserving CPU's LOCAL from another CPU
+C_LOCAL, C_REMOTE, C_ATOMIC, C_UNSAFE = 0, 1, 2, 3
 
 # per-buffer scalar state and counters: columns of ``Ring.st``
 (WR, RD, RECORDED, LOST_FULL, LOST_WRAP, LOST_BIG, OVERWRITTEN,
@@ -154,7 +163,8 @@ def subbuf_complete(ring, b, off):
     geo = ring.geo
     s = _sub(ring, b, off)
     lap = off >> geo[G_TOT_SHIFT]
-    return ring.cc[2 * s] + ring.cc[2 * s + 1] == (lap + 1) * geo[G_SUBBUF]
+    return (load_acquire(ring.cc, 2 * s) + load_acquire(ring.cc, 2 * s + 1)
+            == (lap + 1) * geo[G_SUBBUF])
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -167,7 +177,7 @@ def _word0(payload_len, kind, flags):
 def _commit_padding(ring, b, off, pad):
     """The rest of the sub-buffer holding ``off`` becomes padding, committed
     at once (LOCAL: only the owning CPU switches sub-buffers)."""
-    ring.cc[2 * _sub(ring, b, off) + LOCAL] += pad
+    atomic_add(ring.cc, 2 * _sub(ring, b, off) + LOCAL, pad)
     ring.st[b, PADDING_BYTES] += pad
 
 
@@ -220,7 +230,7 @@ def reserve(ring, b, size):
         if start >= total and not subbuf_complete(ring, b, start - total):
             st[b, LOST_WRAP] += 1
             return R_LOST_WRAP
-        if start - st[b, RD] >= total:   # ... and, not consumed yet:
+        if start - load_acquire(st, b * N_ST + RD) >= total:   # ... and, not consumed yet:
             if geo[G_MODE] == MODE_DISCARD:
                 st[b, LOST_FULL] += 1    # discard mode drops the record,
                 return R_LOST_FULL
@@ -237,7 +247,7 @@ def reserve(ring, b, size):
     ring.nrec[s] += 1
     end = start + size
     ring.dsize[s] = ((end - 1) & (subbuf - 1)) + 1
-    st[b, WR] = end
+    store_release(st, b * N_ST + WR, end)
     st[b, RECORDED] += 1
     st[b, RECORDED_BYTES] += size
     occ = end - st[b, RD]
@@ -302,8 +312,11 @@ def commit(ring, b, off, size, how, now):
     elif how == C_ATOMIC:
         atomic_add(ring.cc, 2 * s + LOCAL, size)
         ring.st[b, COMMITS_ATOMIC] += 1
+    elif how == C_UNSAFE:
+        local_add(ring.cc, 2 * s + LOCAL, size)     # races with the owner's
+        ring.st[b, COMMITS_REMOTE] += 1
     else:
-        ring.cc[2 * s + LOCAL] += size
+        local_add(ring.cc, 2 * s + LOCAL, size)
         ring.st[b, COMMITS_LOCAL] += 1
 
 
@@ -317,7 +330,7 @@ def rollback_or_pad(ring, b, off, size, how, now):
     s = _sub(ring, b, off)
     ring.nrec[s] -= 1
     if st[b, WR] == off + size:
-        st[b, WR] = off
+        store_release(st, b * N_ST + WR, off)
         ring.dsize[s] = off & (ring.geo[G_SUBBUF] - 1)
         return True
     set_flags(ring, b, off, F_PADDING)
@@ -336,7 +349,7 @@ def flush(ring, b):
     in_sb = off & (subbuf - 1)
     if in_sb != 0:
         _commit_padding(ring, b, off, subbuf - in_sb)
-        ring.st[b, WR] = off + subbuf - in_sb
+        store_release(ring.st, b * N_ST + WR, off + subbuf - in_sb)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -408,7 +421,7 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
     subbuf = ring.geo[G_SUBBUF]
     t = now
     taken = 0
-    while taken < max_subbufs and st[b, RD] < st[b, WR]:
+    while taken < max_subbufs and st[b, RD] < load_acquire(st, b * N_ST + WR):
         rd = st[b, RD]
         if not subbuf_complete(ring, b, rd):
             break                        # a stalled sub-buffer holds back the rest
@@ -416,7 +429,7 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
         s = _sub(ring, b, rd)
         _take(ring, b, pos(ring, b, rd), ring.nrec[s], ring.dsize[s], t, verify,
               arena, capture_max, n_kinds, delivery_hist)
-        st[b, RD] = rd + subbuf
+        store_release(st, b * N_ST + RD, rd + subbuf)
         taken += 1
     return t
 
@@ -428,7 +441,7 @@ def begin_read(ring, b):
     Returns whether it took one."""
     st = ring.st
     rd = st[b, RD]
-    if rd < st[b, WR] and subbuf_complete(ring, b, rd):
+    if rd < load_acquire(st, b * N_ST + WR) and subbuf_complete(ring, b, rd):
         st[b, READING] = rd
         return True
     return False
