@@ -11,7 +11,8 @@ from fastring.config import ConfigError
 def test_defaults_validate_and_round_trip():
     cfg = config.load()
     assert cfg == config.validate(cfg)
-    assert cfg["buffer"]["subbuf_size"] == 65536
+    assert cfg["tracer"]["preset"] == "lttng-modules"
+    assert cfg["buffer"]["subbuf_size"] == 1 << 20     # the preset's
     assert cfg["run"]["strategies"] == list(config.BUILTIN_STRATEGIES)
     assert sorted(cfg["workload"]["syscalls"]) == sorted(
         ["openat", "execve", "write", "read", "exit"])
@@ -108,7 +109,7 @@ def test_flatten():
     flat = config.flatten(config.load(overrides=["costs.memcpy_byte=0.1",
                                                  "costs.clock_read=1"]))
     keys = list(flat)
-    assert flat["buffer.subbuf_size"] == 65536
+    assert flat["buffer.subbuf_size"] == 1 << 20
     assert flat["buffer.mode"] == "discard"
     assert keys[:4] == ["run.seed", "run.events", "run.strategies",
                         "run.chunk_events"]
