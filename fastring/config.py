@@ -5,12 +5,20 @@ CLI, the Python API and the result tables share (DESIGN.md, "Configuration").
 :func:`load` builds it from three layers, later ones winning:
 
 1. :data:`DEFAULTS`, which make ``fastring run`` meaningful on its own;
-2. a *source*: a partial nested dict, or the path of a TOML file;
-3. *overrides*: ``"section.key=value"`` strings (the CLI's ``--set``).
+2. the tracer preset named by ``tracer.preset`` (:mod:`fastring.presets`),
+   for the keys the next two layers leave unset;
+3. a *source*: a partial nested dict, or the path of a TOML file;
+4. *overrides*: ``"section.key=value"`` strings (the CLI's ``--set``).
+
+Derived defaults: ``workload.capture_max`` follows ``workload.capture``
+unless set; with ``workload.source = "trace"`` the capture sets
+``run.events``, the tasks and ``workload.syscalls`` (:mod:`fastring.replay`).
 
 Merge rules
     Tables merge key by key; scalars and lists replace. So a source that sets
-    ``workload.syscalls.openat.weight`` keeps the rest of the default mix, and
+    ``workload.syscalls.openat.weight`` keeps the rest of the default mix
+    (unless it sets ``workload.replace_mix = true``: then its kinds are the
+    whole mix, as in the files ``fastring fit`` writes), and
     a source or override that names a new kind (``[workload.syscalls.mmap]``,
     ``workload.syscalls.mmap.weight=0.1``) adds it to the mix. A kind's missing
     sub-keys take their defaults (``payload = "none"``, ``len_median = 1``,
@@ -103,11 +111,6 @@ def _choice(default, *choices):
     return Key("choice", default, choices=choices)
 
 
-def _kind(payload, weight, len_median, len_sigma):
-    return {"weight": weight, "payload": payload,
-            "len_median": len_median, "len_sigma": len_sigma}
-
-
 _SYSCALL = {
     "weight": _float(_REQUIRED, 0, 1e9, lo_open=True),
     "payload": _choice("none", "string", "buffer", "none"),
@@ -115,13 +118,15 @@ _SYSCALL = {
     "len_sigma": _float(0.0, 0, 10),
 }
 
-_DEFAULT_MIX = {
-    "openat": _kind("string", 0.25, 40.0, 0.7),
-    "execve": _kind("string", 0.02, 200.0, 1.0),
-    "write": _kind("buffer", 0.25, 256.0, 1.5),
-    "read": _kind("buffer", 0.25, 512.0, 1.5),
-    "exit": _kind("none", 0.23, 1.0, 0.0),
-}
+def _default_mix() -> dict:
+    """The default ``workload.syscalls``: ``fastring fit`` of a real capture
+    shipped in the package (fastring/data/default_mix.toml says which)."""
+    path = os.path.join(os.path.dirname(__file__), "data", "default_mix.toml")
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)["workload"]["syscalls"]
+
+
+_DEFAULT_MIX = _default_mix()
 
 _INJECT = {
     "event": _int(_REQUIRED, 0, 2**63 - 1),
@@ -169,6 +174,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "trace_loops": _int(1, 1, 1 << 20),
         "trace_skip_bad": Key("bool", False),
         "capture": _choice("full", *_capture.POLICIES),
+        "replace_mix": Key("bool", False),          # syscalls replace the default mix
         "think_ns": _float(10000.0, 0, 1e12),        # mean of an exponential
         "capture_max": _int(4096, 0, 1 << 20),      # default: by capture policy
         "user_pages": _int(4096, 1, 1 << 22),
@@ -547,6 +553,17 @@ def _capture_of(w: Mapping):
         raise ConfigError(f"workload.trace: {exc}") from None
 
 
+def _replaces_mix(source: Mapping, overrides: list) -> bool:
+    """``workload.replace_mix = true`` in the source or an override: the
+    config's kinds are the whole mix (what ``fastring fit`` writes)."""
+    w = source.get("workload")
+    flag = w.get("replace_mix", False) if isinstance(w, Mapping) else False
+    for item in overrides:
+        if isinstance(item, str) and item.partition("=")[0].strip() == "workload.replace_mix":
+            flag = _parse_value(item.partition("=")[2].strip())
+    return flag is True
+
+
 def load(source=None, overrides: Iterable[str] = ()) -> dict:
     """Defaults, then the preset ``tracer.preset`` names, then ``source``
     (None, a partial nested dict or a TOML file path), then ``overrides``
@@ -566,6 +583,8 @@ def load(source=None, overrides: Iterable[str] = ()) -> dict:
         if complete:
             cfg = copy.deepcopy(dict(source))   # already loaded: load(load(x)) == load(x)
         else:
+            if _replaces_mix(source, overrides):
+                cfg["workload"]["syscalls"] = {}
             _merge(cfg, source)
     for item in overrides:
         _apply_override(cfg, item)

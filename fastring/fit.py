@@ -73,7 +73,7 @@ def fit(cap: Capture, n_cpus: int = 4) -> dict:
     think = tasks_per_cpu * n_cpus * span_ns / len(cap) if span_ns > 0 else 0.0
     return {"machine": {"n_cpus": n_cpus, "tasks_per_cpu": tasks_per_cpu},
             "workload": {"source": "synthetic", "think_ns": round(think, 1),
-                         "syscalls": fit_mix(cap)}}
+                         "replace_mix": True, "syscalls": fit_mix(cap)}}
 
 
 def to_toml(cfg: dict, header: str = "") -> str:
@@ -81,9 +81,10 @@ def to_toml(cfg: dict, header: str = "") -> str:
     kind, most frequent first."""
     lines = [f"# {line}" for line in header.splitlines()]
     for sec in ("machine", "workload"):
-        lines += ["", f"[{sec}]"]
-        lines += [f"{_toml.key(k)} = {_toml.value(v)}"
-                  for k, v in cfg[sec].items() if not isinstance(v, dict)]
+        items = [(k, v) for k, v in cfg.get(sec, {}).items() if not isinstance(v, dict)]
+        if items:
+            lines += ["", f"[{sec}]"]
+            lines += [f"{_toml.key(k)} = {_toml.value(v)}" for k, v in items]
     mix = cfg["workload"]["syscalls"]
     for name in sorted(mix, key=lambda n: (-mix[n]["weight"], n)):
         lines += ["", f"[workload.syscalls.{_toml.key(name)}]"]
@@ -118,6 +119,17 @@ def summary(cap: Capture, cfg: dict) -> str:
         out.append(f"note: first skipped line {s['first_skipped'][0]}: "
                    f"{s['first_skipped'][1]!r}")
     return "\n".join(out)
+
+
+def default_mix_toml() -> str:
+    """fastring/data/default_mix.toml: the default ``workload.syscalls``,
+    ``fit_mix`` of the shipped ``python`` capture (a test checks it)."""
+    from .data import capture_path
+    cap = parse(capture_path("python"))
+    return to_toml({"workload": {"syscalls": fit_mix(cap)}},
+                   "The default syscall mix: fit_mix of fastring/data/python.strace.gz\n"
+                   "(regenerate: python -c 'import fastring.fit as f; "
+                   "print(f.default_mix_toml(), end=\"\")' > fastring/data/default_mix.toml)")
 
 
 def write_atomic(path: str, text: str) -> None:

@@ -92,3 +92,15 @@ SOURCES: dict[str, dict[str, str]] = {
 def values(name: str) -> dict[str, dict]:
     """The preset's partial config (section -> key -> value)."""
     return {sec: dict(keys) for sec, keys in PRESETS[name].items()}
+
+
+def markdown_table() -> str:
+    """The presets and their sources as the Markdown table of docs/model.md
+    (a test keeps the two the same)."""
+    rows = ["| preset | key | value | source |", "|---|---|---|---|"]
+    for name, secs in PRESETS.items():
+        for sec, keys in secs.items():
+            for k, v in keys.items():
+                rows.append(f"| `{name}` | `{sec}.{k}` | `{v}` | "
+                            f"{SOURCES[name][f'{sec}.{k}']} |")
+    return "\n".join(rows)

@@ -52,7 +52,7 @@ _RESUMED = re.compile(r"<\.\.\. ([a-z_][a-z0-9_]*|\?\?\?) resumed>")
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"(\.\.\.)?')
 _ESCAPE = re.compile(r"\\(?:[0-7]{1,3}|x[0-9a-fA-F]{2}|.)")
 _RET_SEP = re.compile(r"\) +=  ?")      # strace pads short calls to a column
-_RET = re.compile(r"(-?\d+|0x[0-9a-fA-F]+|\?)")
+_RET = re.compile(r"(0x[0-9a-fA-F]+|-?\d+|\?)")
 _EXIT = re.compile(r"\+\+\+ (?:exited with -?\d+|killed by SIG\w+(?: \(core dumped\))?) \+\+\+$")
 _SIGNAL = re.compile(r"--- (?:SIG\w+|stopped by SIG\w+) .*---$|--- SIG\w+ ---$")
 _UNFINISHED = "<unfinished ...>"
