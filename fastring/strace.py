@@ -47,8 +47,8 @@ _HEAD = re.compile(
     r"(?:(\d+) +|\[pid +(\d+)\] +)?"                    # pid column / [pid N]
     r"(?:(\d\d):(\d\d):(\d\d)\.(\d+)|(\d+)\.(\d+)) +"   # -tt | -ttt
     r"(.*)$")
-_CALL = re.compile(r"([a-z_][a-z0-9_]*|\?\?\?)\(")
-_RESUMED = re.compile(r"<\.\.\. ([a-z_][a-z0-9_]*|\?\?\?) resumed>")
+_NAME = re.compile(r"<\.\.\. ([a-z_][a-z0-9_]*|\?\?\?) resumed>"   # second half
+                   r"|([a-z_][a-z0-9_]*|\?\?\?)\(")                   # a call
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"(\.\.\.)?')
 _ESCAPE = re.compile(r"\\(?:[0-7]{1,3}|x[0-9a-fA-F]{2}|.)")
 _RET_SEP = re.compile(r"\) +=  ?")      # strace pads short calls to a column
@@ -166,25 +166,23 @@ def parse(path, skip_bad: bool = False) -> Capture:
                 why = "not strace -tt/-ttt output (no pid/timestamp prefix)"
                 body = ""
                 if m is not None:
-                    body = m.group(9).rstrip()
-                    this_clock = "tt" if m.group(3) is not None else "ttt"
+                    pid_a, pid_b, hh, mi, ss, frac, sec, frac2, body = m.groups()
+                    body = body.rstrip()
+                    this_clock = "tt" if hh is not None else "ttt"
                     if clock is None:
                         clock = this_clock
                     if this_clock != clock:
                         m, why = None, "timestamp format changes (-tt and -ttt mixed)"
                 if m is not None:
-                    pid = int(m.group(1) or m.group(2) or -1)
+                    pid = int(pid_a or pid_b or -1)
                     if clock == "tt":
-                        frac = m.group(6)
-                        t = ((int(m.group(3)) * 3600 + int(m.group(4)) * 60
-                              + int(m.group(5))) * 10**9
+                        t = ((int(hh) * 3600 + int(mi) * 60 + int(ss)) * 10**9
                              + int(frac[:9].ljust(9, "0")))
                         if t + day < last_t - _DAY_NS // 2:
                             day += _DAY_NS        # past midnight
                         t += day
                     else:
-                        frac = m.group(8)
-                        t = int(m.group(7)) * 10**9 + int(frac[:9].ljust(9, "0"))
+                        t = int(sec) * 10**9 + int(frac2[:9].ljust(9, "0"))
                     c0 = body[:1]
                     if c0 == "+" and _EXIT.match(body):
                         exits += 1
@@ -193,25 +191,25 @@ def parse(path, skip_bad: bool = False) -> Capture:
                     if c0 == "-" and _SIGNAL.match(body):
                         signals += 1
                         continue
-                    r = _RESUMED.match(body)
-                    c = _CALL.match(body) if r is None else None
-                    if r is not None or c is not None:
-                        rest = body[(r or c).end():]
+                    c = _NAME.match(body)
+                    if c is not None:
+                        resumed, name = c.groups()
+                        rest = body[c.end():]
                         unfinished = rest.endswith(_UNFINISHED)
                         got = _args(rest[:-len(_UNFINISHED)] if unfinished else rest,
                                     unfinished)
                         if got is not None:
                             n, total, cut, ret = got
-                            if r is not None:             # the second half
+                            if resumed is not None:       # the second half
                                 idx = pending.pop(pid, None)
-                                if idx is None or b.name_list[kind_l[idx]] != r.group(1):
+                                if idx is None or b.name_list[kind_l[idx]] != resumed:
                                     orphans += 1          # started before the capture
-                                    idx = b.add(r.group(1), pid, t)
+                                    idx = b.add(resumed, pid, t)
                                 len_l[idx] += total
                                 n_l[idx] += n
                                 cut_l[idx] = cut_l[idx] or cut
                             else:
-                                idx = b.add(c.group(1), pid, t)
+                                idx = b.add(name, pid, t)
                                 len_l[idx], n_l[idx], cut_l[idx] = total, n, cut
                             ret_l[idx] = ret
                             if unfinished:
