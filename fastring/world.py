@@ -7,6 +7,7 @@ here is random at run time: the arena and working sets come from the seed.
 """
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -59,8 +60,15 @@ def prepare(cfg: dict) -> World:
     seed = run["seed"]
     trace = wl["source"] == "trace"
     n_cpus = mach["n_cpus"]
-    n_tasks = (len(replay.of_config(cfg).pids) if trace
-               else n_cpus * mach["tasks_per_cpu"])
+    n_tasks = n_cpus * mach["tasks_per_cpu"]
+    if trace:
+        cap = replay.of_config(cfg)
+        n_tasks = len(cap.pids)
+        if cap.stats["skipped"]:
+            line, text = cap.stats["first_skipped"]
+            warnings.warn(f"{cap.path}: skipped {cap.stats['skipped']} lines that "
+                          f"are not strace output (first: line {line}: {text!r})",
+                          RuntimeWarning, stacklevel=2)
     arena_bytes = wl["user_pages"] * PAGE
     ws_bytes = min(wl["working_set_pages"], wl["user_pages"]) * PAGE
     if wl["capture_max"] > arena_bytes:

@@ -165,3 +165,30 @@ def test_skip_bad_lines_in_a_run(tmp_path):
                                "trace_skip_bad": True}})
     assert cfg["run"]["events"] == 8
     assert parse(p, skip_bad=True).stats["skipped"] == 1
+    with pytest.warns(RuntimeWarning, match="skipped 1 lines .* line 1"):
+        res = api.run(cfg)
+    assert res.runs.column("events").to_pylist() == [8] * len(cfg["run"]["strategies"])
+
+
+def test_cli_replay_every_table_and_the_report(tmp_path):
+    import pyarrow.parquet as pq
+    from fastring.data import capture_path
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "fastring", "run", "--out", str(out),
+                        "--no-progress", "--events-table",
+                        "--set", "workload.source=trace",
+                        "--set", f"workload.trace={capture_path('ls')}",
+                        "--set", "workload.trace_loops=2"],
+                       capture_output=True, text=True, env=CHILD_ENV, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    n = 2 * len(parse(capture_path("ls")))
+    runs = pq.read_table(out / "runs.parquet")
+    assert runs.column("events").to_pylist() == [n] * runs.num_rows
+    assert runs.column("workload.source").to_pylist()[0] == "trace"
+    events = pq.read_table(out / "events.parquet")
+    assert events.num_rows == n * runs.num_rows
+    assert "openat" in set(events.column("syscall").to_pylist())
+    assert pq.read_table(out / "buffers.parquet").num_rows == 4 * runs.num_rows
+    r = subprocess.run([sys.executable, "-m", "fastring", "report", str(out)],
+                       capture_output=True, text=True, env=CHILD_ENV, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
