@@ -361,7 +361,8 @@ def predict(profile: str, sim_events: int) -> dict:
                     "buffer": {"subbuf_size": SUBBUF_SIZE,
                                "n_subbuf": N_SUBBUF, "mode": "overwrite"},
                     "reader": {"verify": False},
-                    "workload": {"think_ns": 0.0, "capture_max": 64},
+                    "workload": {"think_ns": 0.0, "capture": "full",
+                                 "capture_max": 64},
                     "faults": {"p_minor": 0.0, "p_major": 0.0},
                     "costs": {"profile": profile, **extra_costs},
                 }, overrides=[mix])

@@ -68,3 +68,12 @@ def test_capture_max_follows_the_policy_unless_set():
 def test_unknown_preset_is_an_error():
     with pytest.raises(C.ConfigError, match="tracer.preset: must be one of"):
         C.load(None, ["tracer.preset=perf"])
+
+
+def test_the_pinning_grid_is_valid():
+    from fastring import sweep as SW
+    grid = SW.load_grid(DOCS.parent.parent / "examples" / "pinning_grid.toml")
+    assert grid.invalid_cells == [] and len(grid.cells) == 64
+    cfg = grid.cells[0].config
+    assert cfg["tracer"]["preset"] == "lttng-modules" and cfg["buffer"]["n_subbuf"] == 4
+    assert cfg["reader"]["period_ns"] == 1_000_000
