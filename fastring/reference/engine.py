@@ -35,6 +35,8 @@ kind, length,      ``S_KIND (event, 0)``, ``S_LEN (event, 0)``,
 address            ``S_ADDR (event, 0)``
 bernoulli pages    ``S_PAGE (event, j)``, ``j`` the page's index in the payload
 initial residency  ``S_EVICT (page, 2**40)``
+replayed capture   no draw for kind, length, address and think time: the
+                   world's ``tr_*`` arrays (:mod:`fastring.replay`)
 everything else    the task's per-event counter ``draws``, reset when the
                    event is issued: ``(event, draws)`` on the streams
                    ``S_MIGRATE``, ``S_WHERE``, ``S_PREEMPT``, ``S_FAULT_NS``
