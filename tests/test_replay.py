@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fastring import api
 from fastring import config as C
-from fastring.capture import DEFAULT_MAX
+from fastring.capture import DEFAULT_MAX, POLICIES
 from fastring.reference.engine import simulate
 from fastring.strace import parse
 
@@ -28,6 +30,7 @@ TRACE = r'''10 00:00:00.000000 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.
 11 00:00:00.002600 +++ exited with 0 +++
 '''
 CHILD_ENV = {**os.environ, "PYTHONPATH": os.getcwd()}
+NO_JIT = bool(numba.config.DISABLE_JIT)
 
 
 @pytest.fixture
@@ -192,3 +195,66 @@ def test_cli_replay_every_table_and_the_report(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fastring", "report", str(out)],
                        capture_output=True, text=True, env=CHILD_ENV, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+NAMES = ["openat", "read", "write", "close", "execve", "getpid"]
+
+
+@st.composite
+def captures(draw):
+    """A random small capture: pids with interleaved calls of every payload
+    type, some interrupted (unfinished/resumed), gaps from 0 to 2 ms."""
+    n_pids = draw(st.integers(1, 5))
+    t, lines, open_calls = 0, [], {}
+    for _ in range(draw(st.integers(1, 40))):
+        pid = 100 + draw(st.integers(0, n_pids - 1))
+        t += draw(st.integers(0, 2000))
+        ts = f"00:{t // 60_000_000:02d}:{t // 1_000_000 % 60:02d}.{t % 1_000_000:06d}"
+        if pid in open_calls:
+            lines.append(f"{pid} {ts} <... {open_calls.pop(pid)} resumed>) = 0")
+            continue
+        name = draw(st.sampled_from(NAMES))
+        n = draw(st.integers(0, 9000))
+        args = {"openat": f'AT_FDCWD, "{"p" * (n % 300)}", O_RDONLY',
+                "read": f'3, "{"d" * min(n, 64)}"..., {n}',
+                "write": f'1, "{"d" * min(n, 64)}"..., {n}',
+                "execve": f'"/bin/x", ["x", "{"a" * (n % 100)}"], 0x1 /* 1 var */',
+                "close": "3", "getpid": ""}[name]
+        if draw(st.integers(0, 5)) == 0:
+            lines.append(f"{pid} {ts} {name}({args} <unfinished ...>")
+            open_calls[pid] = name
+        else:
+            ret = n if name in ("read", "write") else 0
+            lines.append(f"{pid} {ts} {name}({args}) = {ret} <0.000001>")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=15 if NO_JIT else 40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=captures(), strategy=st.sampled_from(["copy_then_commit", "nofault",
+                                                  "restart_on_fault", "kmalloc_bounce"]),
+       data=st.data())
+def test_random_replays_match_the_reference(tmp_path, text, strategy, data):
+    p = tmp_path / "cap.txt"
+    p.write_text(text)
+    cfg = C.load({"workload": {"source": "trace", "trace": str(p),
+                               "trace_loops": data.draw(st.integers(1, 4)),
+                               "capture": data.draw(st.sampled_from(POLICIES)),
+                               "user_pages": 8, "working_set_pages": 2},
+                  "machine": {"n_cpus": data.draw(st.integers(1, 3)),
+                              "p_migrate": data.draw(st.sampled_from([0.0, 0.5]))},
+                  "buffer": {"subbuf_size": data.draw(st.sampled_from([1024, 4096])),
+                             "n_subbuf": 2,
+                             "mode": data.draw(st.sampled_from(["discard", "overwrite"]))},
+                  "reader": {"period_ns": data.draw(st.integers(1000, 100_000))},
+                  "faults": {"p_minor": data.draw(st.sampled_from([0.0, 0.2])),
+                             "p_major": data.draw(st.sampled_from([0.0, 0.2]))},
+                  "run": {"strategies": [strategy],
+                          "chunk_events": data.draw(st.integers(1, 50))}})
+    ref = simulate(cfg, strategy)
+    sim = api.Simulation(cfg, strategy, events_table=True)
+    rows = []
+    while not sim.done:
+        rows.append(sim.advance())
+    assert np.concatenate(rows).tolist() == [list(r) for r in ref.rows]
+    assert len(ref.rows) == cfg["run"]["events"]
