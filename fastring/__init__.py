@@ -11,5 +11,7 @@ from .api import run  # noqa: E402
 from .config import ConfigError, load  # noqa: E402
 from .results import Results  # noqa: E402
 from .strategies import ProgramError  # noqa: E402
+from . import live  # noqa: E402  (callable: fastring.live(config), docs/live.md)
 
-__all__ = ["run", "load", "Results", "ConfigError", "ProgramError", "__version__"]
+__all__ = ["run", "live", "load", "Results", "ConfigError", "ProgramError",
+           "__version__"]

@@ -41,6 +41,9 @@ DELEGATED = {
     "validate": ("fastring.tracers",
                 "measure a real tracer (lttng-ust, ftrace) beside the "
                 "model's prediction (options: fastring validate --help)"),
+    "live": ("fastring.live.cli",
+             "run the strategies on real threads with real atomics and faults "
+             "(options: fastring live --help)"),
     "fit": ("fastring.fit", "fit a synthetic workload to an strace capture "
                             "(options: fastring fit --help)"),
 }

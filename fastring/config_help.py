@@ -57,8 +57,16 @@ MEANINGS = {
     "workload.syscalls.NAME.len_median": "median payload length in bytes (lognormal)",
     "workload.syscalls.NAME.len_sigma": "sigma of the payload length's lognormal",
     # live
-    "live.allow_unsafe": "fastring live only: allow settings that may disturb the host",
-    "live.faults": "fastring live only: inject faults, or take real ones",
+    "live.allow_unsafe": "fastring live only: admit the commit_unsafe step (a plain add "
+                         "where an atomic one is needed), to show the lost commits",
+    "live.faults": "fastring live only: inject faults, or take real ones (file-backed "
+                   "arena whose pages a helper thread drops)",
+    "live.p_preempt": "fastring live only: probability that a preemptible step is "
+                      "preempted (the probe then may finish on another CPU)",
+    "live.drop_pages_per_s": "fastring live only, faults = real: arena pages dropped "
+                             "per second",
+    "live.timeout_s": "fastring live only: stop after this long without a finished "
+                      "event, and report what was stuck",
     # faults
     "faults.model": "bernoulli: a page misses with a fixed probability; residency: "
                     "pages are evicted over time",

@@ -255,6 +255,22 @@ def _kind_of(w, u):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def draw_event(w, ev, task):
+    """Kind, payload length and user address of event ``ev`` issued by
+    ``task``: a pure function of the seed (``fastring live`` checks every
+    delivered record against it)."""
+    seed = w.p[P_SEED]
+    kind = _kind_of(w, u01(seed, S_KIND, ev, 0))
+    length = np.int64(0)
+    if w.kind_payload[kind] != PAYLOAD_NONE:
+        x = lognormal(u01(seed, S_LEN, ev, 0), w.kind_median[kind], w.kind_sigma[kind])
+        length = np.int64(min(max(x + 0.5, 1.0), float(w.p[P_CAPMAX])))
+    span = max(w.ws_bytes, length)
+    base = min(w.ws_base[task], w.p[P_ARENA] - span)
+    return kind, length, base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _trace_index(w, s, task):
     """Replay: the index in the ``tr_*`` arrays of the task's next syscall,
     or -1 when it has replayed all of them ``P_LOOPS`` times."""
@@ -286,30 +302,22 @@ def _no_more(w, s, task):
 
 @njit(cache=True, _nrt=False, inline="always")
 def _issue(w, s, task, t):
-    """The task's think time ended: it issues the next syscall event."""
+    """The task's think time ended: it issues the next syscall event (the
+    next of its capture when replaying, else drawn)."""
     ev = s.g[G_ISSUED]
     s.g[G_ISSUED] = ev + 1
     s.t[task, T_EVENT] = ev
     s.t[task, T_PC:T_PIN + 1] = 0
     s.t[task, T_START:T_COMMIT_CPU + 1] = -1   # T_START: set when the probe runs
-    seed = w.p[P_SEED]
     if w.p[P_TRACE]:
         i = _trace_index(w, s, task)
         s.t[task, T_SEQ] += 1
-        s.t[task, T_KIND] = w.tr_kind[i]
-        s.t[task, T_LEN] = w.tr_len[i]
-        s.t[task, T_ADDR] = w.tr_addr[i]
+        kind, length, addr = w.tr_kind[i], w.tr_len[i], w.tr_addr[i]
     else:
-        kind = _kind_of(w, u01(seed, S_KIND, ev, 0))
-        length = np.int64(0)
-        if w.kind_payload[kind] != PAYLOAD_NONE:
-            x = lognormal(u01(seed, S_LEN, ev, 0), w.kind_median[kind], w.kind_sigma[kind])
-            length = np.int64(min(max(x + 0.5, 1.0), float(w.p[P_CAPMAX])))
-        span = max(w.ws_bytes, length)
-        base = min(w.ws_base[task], w.p[P_ARENA] - span)
-        s.t[task, T_KIND] = kind
-        s.t[task, T_LEN] = length
-        s.t[task, T_ADDR] = base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
+        kind, length, addr = draw_event(w, ev, task)
+    s.t[task, T_KIND] = kind
+    s.t[task, T_LEN] = length
+    s.t[task, T_ADDR] = addr
     s.jumps[task, :] = 0
     s.pages[task, :] = PG_UNSEEN
     i = s.g[G_INJ]
@@ -331,6 +339,18 @@ def _service(w, s, task, major):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def bernoulli_page(w, ev, j):
+    """State of the ``j``-th page of event ``ev`` at its first touch under
+    the ``bernoulli`` model: PG_MINOR, PG_MAJOR or PG_IN."""
+    u = u01(w.p[P_SEED], S_PAGE, ev, j)
+    if u < w.f[F_PMINOR]:
+        return PG_MINOR
+    if u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
+        return PG_MAJOR
+    return PG_IN
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _touch(w, s, task, t, may_fault, is_copy):
     """Touch every page of the payload at time ``t``.
 
@@ -344,7 +364,6 @@ def _touch(w, s, task, t, may_fault, is_copy):
     first = s.t[task, T_ADDR] // PAGE
     last = (s.t[task, T_ADDR] + length - 1) // PAGE
     ev = s.t[task, T_EVENT]
-    seed = w.p[P_SEED]
     if is_copy and s.t[task, T_INJ_KIND] != 0:
         s.pages[task, 0] = PG_INJECTED           # forced at the first copy's first page
     minor = np.int64(0)
@@ -363,13 +382,7 @@ def _touch(w, s, task, t, may_fault, is_copy):
                 else:
                     state = PG_MINOR
             else:
-                u = u01(seed, S_PAGE, ev, j)
-                if u < w.f[F_PMINOR]:
-                    state = PG_MINOR
-                elif u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
-                    state = PG_MAJOR
-                else:
-                    state = PG_IN
+                state = bernoulli_page(w, ev, j)
             s.pages[task, j] = state
         if state == PG_IN:
             continue
@@ -590,13 +603,14 @@ def _step(w, s, ring, prog, task, t):
             s.t[task, T_RES_SIZE] = -1
             s.t[task, T_RES_CPU] = -1
             s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
-    elif op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC:
+    elif (op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC
+          or op == S.COMMIT_UNSAFE):      # unsafe: as split here (sequential)
         if not dropped:
             b = s.t[task, T_RES_BUF]
             if op == S.COMMIT_ATOMIC:
                 how = B.C_ATOMIC
                 dur = costs[C_AADD]
-            elif op == S.COMMIT_SPLIT and cpu != b:
+            elif (op == S.COMMIT_SPLIT or op == S.COMMIT_UNSAFE) and cpu != b:
                 how = B.C_REMOTE
                 dur = costs[C_AADD_CONT]
             else:
