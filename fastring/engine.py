@@ -92,7 +92,7 @@ EVENT_FIELDS = (T_EVENT, -1, T_KIND, T_LEN, T_START, -1, T_RES_CPU,
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
 State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
-                            "heap_t heap_v rows delivery reading")
+                            "heap rows delivery reading")
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -109,13 +109,19 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros(int(p[P_NPAGES]), np.int64),
         np.zeros(n_cpus * max(cap, 1), np.uint8),
         np.zeros(n_tasks * max(cap, 1), np.uint8),
-        np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
+        np.zeros((n_heap, 2), np.int64),
         np.zeros((rows_cap, N_E), np.int64),
         np.zeros(N_BINS, np.int64),
         np.full(n_cpus, -1, np.int64))
 
 
-# -- the heap of pending happenings: (time, code), smallest first ------------
+# -- the queue of pending happenings: (time, code), smallest first ------------
+# A 4-ary heap of 16-byte entries ``heap[i] = (time, code)``: half the depth
+# of a binary heap, and the four children of a node are adjacent (one or two
+# cache lines). Codes are unique among pending entries (a task or a reader is
+# pending at most once), so the pop order is the total order of the keys,
+# whatever the heap's shape: the same order as ``heapq`` in the reference.
+# Time keeps all its 64 bits: the key is compared as a pair, not packed.
 
 @njit(cache=True, _nrt=False, inline="always")
 def _less(ta, va, tb, vb):
@@ -124,41 +130,44 @@ def _less(ta, va, tb, vb):
 
 @njit(cache=True, _nrt=False, inline="always")
 def heap_push(s, t, v):
-    ht, hv = s.heap_t, s.heap_v
+    h = s.heap
     i = s.g[G_HEAP]
     s.g[G_HEAP] = i + 1
     while i > 0:
-        parent = (i - 1) >> 1
-        if not _less(t, v, ht[parent], hv[parent]):
+        parent = (i - 1) >> 2
+        if not _less(t, v, h[parent, 0], h[parent, 1]):
             break
-        ht[i] = ht[parent]
-        hv[i] = hv[parent]
+        h[i, 0] = h[parent, 0]
+        h[i, 1] = h[parent, 1]
         i = parent
-    ht[i] = t
-    hv[i] = v
+    h[i, 0] = t
+    h[i, 1] = v
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def heap_pop(s):
-    ht, hv = s.heap_t, s.heap_v
+    h = s.heap
     n = s.g[G_HEAP] - 1
     s.g[G_HEAP] = n
-    t0, v0 = ht[0], hv[0]
-    t, v = ht[n], hv[n]
+    t0, v0 = h[0, 0], h[0, 1]
+    t, v = h[n, 0], h[n, 1]
     i = 0
     while True:
-        c = 2 * i + 1
-        if c >= n:
+        first = 4 * i + 1
+        if first >= n:
             break
-        if c + 1 < n and _less(ht[c + 1], hv[c + 1], ht[c], hv[c]):
-            c += 1
-        if not _less(ht[c], hv[c], t, v):
+        c = first
+        ct, cv = h[c, 0], h[c, 1]
+        for j in range(first + 1, min(first + 4, n)):
+            if _less(h[j, 0], h[j, 1], ct, cv):
+                c, ct, cv = j, h[j, 0], h[j, 1]
+        if not _less(ct, cv, t, v):
             break
-        ht[i] = ht[c]
-        hv[i] = hv[c]
+        h[i, 0] = ct
+        h[i, 1] = cv
         i = c
-    ht[i] = t
-    hv[i] = v
+    h[i, 0] = t
+    h[i, 1] = v
     return t0, v0
 
 
@@ -166,7 +175,7 @@ def heap_pop(s):
 def _pending_before(s, t, code):
     """Does a pending happening come before ``code``'s at ``t``? If not,
     running it now is the same as pushing and popping it."""
-    return s.g[G_HEAP] > 0 and not _less(t, code, s.heap_t[0], s.heap_v[0])
+    return s.g[G_HEAP] > 0 and not _less(t, code, s.heap[0, 0], s.heap[0, 1])
 
 
 # -- the scheduler ------------------------------------------------------------
