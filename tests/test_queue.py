@@ -8,12 +8,12 @@ from hypothesis import given, settings, strategies as st
 
 from fastring import engine as E
 
-Q = namedtuple("Q", "g heap")
+Q = namedtuple("Q", "g heap_t heap_v")
 BIG = 2**62
 
 
 def _queue(n):
-    return Q(np.zeros(E.N_G, np.int64), np.zeros((n, 2), np.int64))
+    return Q(np.zeros(E.N_G, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
 
 
 @settings(max_examples=200, deadline=None)
