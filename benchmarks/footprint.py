@@ -9,8 +9,8 @@ simulated CPU, times ``Simulation.run()`` over ``--events`` events
 (``--repeats`` times, median, construction excluded, after a compiling
 warm-up run) and its peak RSS (VmHWM, whole process: interpreter, numba and
 the arena included). The last column is the per-event cost over that at the
-first size. The fastring imported is the one on ``PYTHONPATH``: run it in two
-checkouts to compare revisions::
+first size. The fastring imported is the one on ``PYTHONPATH`` (an absolute
+path): run it with two checkouts to compare revisions::
 
     PYTHONPATH=$PWD python benchmarks/footprint.py [--events 2e5] [--repeats 3]
         [--cpus 4,64,256,1024] [--strategy copy_then_commit] [--set KEY=VALUE]
@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 _CHILD = r"""
 import json, os, sys, time
@@ -49,8 +50,10 @@ print(json.dumps({"state": state, "ring": ring, "world": world, "hwm_kib": hwm,
 
 
 def measure(n: int, events: int, repeats: int, strategy: str, over: list[str]) -> dict:
+    # cwd: not the current directory, whose fastring ``-c`` would import
     out = subprocess.run([sys.executable, "-c", _CHILD % ((n, events, repeats, strategy, over),)],
-                         capture_output=True, text=True, check=True, env=os.environ)
+                         capture_output=True, text=True, check=True, env=os.environ,
+                         cwd=tempfile.gettempdir())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

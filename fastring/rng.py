@@ -1,12 +1,20 @@
 """Counter-based random numbers: a pure function of (seed, stream, a, b).
 
-The engine never keeps a generator's state: each draw is the splitmix64 hash
-of the seed, a stream tag and two counters (an event index and a step count,
-a page number, ...). So a run is the same whatever the chunk size or the
-order in which independent things are computed, and the pure-Python
-reference engine reproduces every draw exactly. Under ``NUMBA_DISABLE_JIT=1``
-the Python-int version is used (NumPy scalar arithmetic would warn on the
-intended 64-bit wrap-around).
+The engine never keeps a generator's state: each draw is a hash of the seed,
+a stream tag and two counters (an event index and a draw count, a page
+number, ...). So a run is the same whatever the chunk size or the order in
+which independent things are computed, and the pure-Python reference engine
+reproduces every draw exactly. The hash is two rounds of splitmix64's
+finalizer: one keys the (seed, stream) pair, one mixes the counters into it
+(there were three; one round per draw is cheaper still, but then a seed and
+an event index would enter the same linear combination, and seed ``s + 1``
+would replay seed ``s``'s stream shifted by one event). Under
+``NUMBA_DISABLE_JIT=1`` the Python-int version is used (NumPy scalar
+arithmetic would warn on the intended 64-bit wrap-around).
+
+The exponential and lognormal draws use :func:`log_py` and :func:`exp_py`,
+fdlibm's algorithms in plain arithmetic (no libm call: ~1 ulp, and the same
+bits whatever the C library, compiled or not), not :mod:`math`.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import math
 import numba
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 M64 = (1 << 64) - 1
 _G = 0x9E3779B97F4A7C15
@@ -35,9 +44,8 @@ def _mix_py(z):
 def u01_py(seed, stream, a, b):
     """Uniform float in [0, 1) from 53 bits of the hash."""
     seed, stream, a, b = int(seed), int(stream), int(a), int(b)
-    h = _mix_py(((seed + 1) * _G + stream) & M64)
-    h = _mix_py((h ^ ((a * _G) & M64)) & M64)
-    h = _mix_py((h ^ ((b * _C1) & M64) ^ stream) & M64)
+    key = _mix_py(((seed + 1) * _G + stream) & M64)
+    h = _mix_py((key + a * _G + b * _C1) & M64)
     return (h >> 11) * (1.0 / 9007199254740992.0)
 
 
@@ -52,18 +60,89 @@ else:
 
     @njit(cache=True)
     def u01(seed, stream, a, b):
-        s = np.uint64(stream)
-        h = _mix((np.uint64(seed) + np.uint64(1)) * np.uint64(_G) + s)
-        h = _mix(h ^ (np.uint64(a) * np.uint64(_G)))
-        h = _mix(h ^ (np.uint64(b) * np.uint64(_C1)) ^ s)
+        key = _mix((np.uint64(seed) + np.uint64(1)) * np.uint64(_G) + np.uint64(stream))
+        h = _mix(key + np.uint64(a) * np.uint64(_G) + np.uint64(b) * np.uint64(_C1))
         return np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
-def exponential(u, mean):
-    return -math.log(1.0 - u) * mean
+# -- log and exp without libm: fdlibm's e_log.c and e_exp.c ----------------
+# Plain + - * / (no fused multiply-add: numba does not contract without
+# fastmath), so that compiled code and these Python functions agree bit for
+# bit. ``register_jitable``: plain Python when called from Python (the
+# reference engine), compiled into the engine's kernels when called there.
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_SQRT2 = 1.4142135623730951
+_SQRT_HALF = 0.7071067811865476
+#: 2.0 ** k for k in [-1022, 1023], exact: exp's final scaling by 2 ** k
+_POW2 = np.array([2.0 ** k for k in range(-1022, 1024)])
 
 
+@register_jitable
+def log_py(x):
+    """Natural log of a positive finite ``x`` (fdlibm ``__ieee754_log``,
+    < 1 ulp). ``x`` is scaled into [sqrt(1/2), sqrt(2)) by exact halvings or
+    doublings: about one step for ``1 - u``, u uniform."""
+    if not 0.0 < x < math.inf:          # 0, negative, inf, nan: no loop
+        return -math.inf if x == 0.0 else (x if x == math.inf else math.nan)
+    k = 0
+    while x < _SQRT_HALF:
+        x *= 2.0
+        k -= 1
+    while x >= _SQRT2:
+        x *= 0.5
+        k += 1
+    f = x - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01
+                                              + w * 1.531383769920937332e-01))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01
+                                              + w * (1.818357216161805012e-01
+                                                     + w * 1.479819860511658591e-01)))
+    r = t2 + t1
+    hfsq = 0.5 * f * f
+    return k * _LN2_HI - ((hfsq - (s * (hfsq + r) + k * _LN2_LO)) - f)
+
+
+@register_jitable
+def exp_py(y):
+    """``e ** y`` (fdlibm ``__ieee754_exp``, < 1 ulp); 0.0 or inf past the
+    range of doubles, like :func:`math.exp` short of its OverflowError."""
+    if y > 709.782712893384:
+        return math.inf
+    if y < -708.3964185322641:          # results below 2 ** -1022: flushed
+        return 0.0
+    k = int(y * 1.44269504088896338700 + (0.5 if y >= 0.0 else -0.5))
+    hi = y - k * _LN2_HI
+    lo = k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03 + t * (
+        6.61375632143793436117e-05 + t * (-1.65339022054652515390e-06
+                                          + t * 4.13813679705723846039e-08))))
+    e = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    if k == 1024:                       # e < 2: scale in two exact steps
+        return e * 2.0 * _POW2[1023 + 1022]
+    return e * _POW2[k + 1022]
+
+
+log = njit(cache=True)(log_py)
+exp = njit(cache=True)(exp_py)
+
+
+@register_jitable
+def exponential_py(u, mean):
+    """Exponential draw of mean ``mean`` from the uniform ``u``."""
+    return -log_py(1.0 - u) * mean
+
+
+exponential = njit(cache=True)(exponential_py)
+
+
+@register_jitable
 def normal_quantile_py(u):
     """The standard normal quantile of ``u`` in [0, 1) (``u = 0`` is taken
     as 2**-54): Wichura's AS241 (PPND16, relative error ~1e-16), the
@@ -87,7 +166,7 @@ def normal_quantile_py(u):
                   + 5394.1960214247511077) * r + 687.1870074920579083) * r
                 + 42.313330701600911252) * r + 1.0)
         return q * num / den
-    r = math.sqrt(-math.log(p if q < 0.0 else 1.0 - p))
+    r = math.sqrt(-log_py(p if q < 0.0 else 1.0 - p))
     if r <= 5.0:
         r -= 1.6
         num = (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r
@@ -115,10 +194,13 @@ def normal_quantile_py(u):
 normal_quantile = njit(cache=True)(normal_quantile_py)
 
 
-@njit(cache=True)
-def lognormal(u, median, sigma):
+@register_jitable
+def lognormal_py(u, median, sigma):
     """``median * exp(sigma * Z)``, Z the normal quantile of the uniform ``u``."""
-    return median * math.exp(sigma * normal_quantile(u))
+    return median * exp_py(sigma * normal_quantile_py(u))
+
+
+lognormal = njit(cache=True)(lognormal_py)
 
 
 def arena(seed: int, n_bytes: int) -> np.ndarray:
