@@ -67,11 +67,7 @@ def run_strategies(cfg: dict, jobs: int, events_table: bool, progress=None) -> l
         _drain(messages, progress)
         results = [f.result() for f in futures]        # a worker's exception re-raised
     except BaseException:
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
+        stop_pool(pool)
         raise
     finally:
         if old is None:
@@ -80,6 +76,17 @@ def run_strategies(cfg: dict, jobs: int, events_table: bool, progress=None) -> l
             os.environ["NUMBA_NUM_THREADS"] = old
     pool.shutdown(wait=True)
     return results
+
+
+def stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Cancel what has not started and terminate the running workers
+    (interrupted: their results would be thrown away, and without this the
+    interpreter's exit would wait for them)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
 
 
 def _drain(messages, progress) -> None:
