@@ -235,7 +235,7 @@ class Model:
                         if step == 0:
                             dur += c["strnlen_byte"] * ev["len"]
                         else:
-                            dur += (c["memcpy_call"] + c["memcpy_byte"] * ev["len"]
+                            dur += (c["copy_user_call"] + c["copy_user_byte"] * ev["len"]
                                     + c["copy_from_user_extra"])
                             b, off = res[0], res[1]
                             buf = self.bufs[b]

@@ -172,3 +172,170 @@ else:
         for 1 to 64 bytes), and a quarter of the default events have no
         payload (``python benchmarks/memcmp_zero.py``)."""
         return n == 0 or _memcmp_eq(a, a_off, b, b_off, n)
+
+
+# --------------------------------------------------------------------------
+# Raw-address primitives for ``fastring calibrate``: each works on an int64
+# address (memory that escapes, so the compiler cannot drop or merge the
+# operations it times) and emits exactly the instruction being measured.
+# Calibration measures compiled code, so there is no pure-Python fallback:
+# calling one with the JIT disabled raises.
+# --------------------------------------------------------------------------
+
+_I64 = ir.IntType(64)
+_I32 = ir.IntType(32)
+_I8P = ir.IntType(8).as_pointer()
+
+
+def _p64(builder, addr):
+    return builder.inttoptr(addr, _I64.as_pointer())
+
+
+def _addr_load(ordering):
+    @intrinsic
+    def load(typingctx, addr):
+        def codegen(context, builder, sig, args):
+            return builder.load_atomic(_p64(builder, args[0]), ordering, 8)
+        return types.int64(types.int64), codegen
+    return load
+
+
+def _addr_store(ordering):
+    @intrinsic
+    def store(typingctx, addr, val):
+        def codegen(context, builder, sig, args):
+            builder.store_atomic(args[1], _p64(builder, args[0]), ordering, 8)
+            return context.get_dummy_value()
+        return types.void(types.int64, types.int64), codegen
+    return store
+
+
+#: relaxed (monotonic) atomic load / store of an int64: a plain ``mov``
+addr_load = _addr_load("monotonic")
+addr_store = _addr_store("monotonic")
+#: acquire load / release store: what a thread wrote before the release
+#: store is visible to one that sees its value with the acquire load
+addr_load_acquire = _addr_load("acquire")
+addr_store_release = _addr_store("release")
+
+
+@intrinsic
+def addr_local_add(typingctx, addr, val):
+    """Non-atomic read-modify-write: relaxed load, add, relaxed store."""
+    def codegen(context, builder, sig, args):
+        p = _p64(builder, args[0])
+        old = builder.load_atomic(p, "monotonic", 8)
+        builder.store_atomic(builder.add(old, args[1]), p, "monotonic", 8)
+        return old
+    return types.int64(types.int64, types.int64), codegen
+
+
+@intrinsic
+def addr_atomic_add(typingctx, addr, val):
+    """``atomicrmw add seq_cst``: ``lock add`` / ``lock xadd`` on x86_64;
+    returns the old value."""
+    def codegen(context, builder, sig, args):
+        return builder.atomic_rmw("add", _p64(builder, args[0]), args[1],
+                                  "seq_cst")
+    return types.int64(types.int64, types.int64), codegen
+
+
+@intrinsic
+def addr_atomic_cas(typingctx, addr, expected, new):
+    """``cmpxchg seq_cst``: ``lock cmpxchg``; returns the old value."""
+    def codegen(context, builder, sig, args):
+        pair = builder.cmpxchg(_p64(builder, args[0]), args[1], args[2],
+                               "seq_cst", "seq_cst")
+        return builder.extract_value(pair, 0)
+    return types.int64(types.int64, types.int64, types.int64), codegen
+
+
+@intrinsic
+def addr_plain_cas(typingctx, addr, expected, new):
+    """Unlocked compare-and-swap: plain load, compare, store if equal."""
+    def codegen(context, builder, sig, args):
+        p = _p64(builder, args[0])
+        old = builder.load_atomic(p, "monotonic", 8)
+        eq = builder.icmp_signed("==", old, args[1])
+        with builder.if_then(eq, likely=True):
+            builder.store_atomic(args[2], p, "monotonic", 8)
+        return old
+    return types.int64(types.int64, types.int64, types.int64), codegen
+
+
+@intrinsic
+def addr_memcpy(typingctx, dst, src, n):
+    """``llvm.memcpy`` with a run-time length (a call to libc ``memcpy``)."""
+    def codegen(context, builder, sig, args):
+        cgutils.raw_memcpy(builder, builder.inttoptr(args[0], _I8P),
+                           builder.inttoptr(args[1], _I8P), args[2], 1)
+        return context.get_dummy_value()
+    return types.void(types.int64, types.int64, types.int64), codegen
+
+
+@intrinsic
+def clock_ns(typingctx):
+    """``clock_gettime(CLOCK_MONOTONIC)`` in ns (libc, served by the vDSO)."""
+    def codegen(context, builder, sig, args):
+        ts_t = ir.LiteralStructType([_I64, _I64])
+        fnty = ir.FunctionType(_I32, [_I32, ts_t.as_pointer()])
+        fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                            "clock_gettime")
+        ts = cgutils.alloca_once(builder, ts_t)
+        builder.call(fn, [ir.Constant(_I32, 1), ts])  # CLOCK_MONOTONIC
+        sec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 0))
+        nsec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 1))
+        return builder.add(builder.mul(sec, ir.Constant(_I64, 1_000_000_000)),
+                           nsec)
+    return types.int64(), codegen
+
+
+@intrinsic
+def libc_malloc(typingctx, size):
+    """libc ``malloc``; the address comes back as an int64 (it escapes)."""
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_I8P, [_I64]), "malloc")
+        return builder.ptrtoint(builder.call(fn, [args[0]]), _I64)
+    return types.int64(types.int64), codegen
+
+
+@intrinsic
+def libc_free(typingctx, addr):
+    """libc ``free``."""
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_I8P]), "free")
+        builder.call(fn, [builder.inttoptr(args[0], _I8P)])
+        return context.get_dummy_value()
+    return types.void(types.int64), codegen
+
+
+@intrinsic
+def libc_getrusage(typingctx, who, addr):
+    """libc ``getrusage(who, (struct rusage *)addr)``."""
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_I32, [_I32, _I8P]), "getrusage")
+        r = builder.call(fn, [builder.trunc(args[0], _I32),
+                              builder.inttoptr(args[1], _I8P)])
+        return builder.sext(r, _I64)
+    return types.int64(types.int64, types.int64), codegen
+
+
+def _libc_io(name):
+    @intrinsic
+    def io(typingctx, fd, addr, n):
+        """libc ``{name}(fd, (void *)addr, n)``; returns its result."""
+        def codegen(context, builder, sig, args):
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(_I64, [_I32, _I8P, _I64]), name)
+            return builder.call(fn, [builder.trunc(args[0], _I32),
+                                     builder.inttoptr(args[1], _I8P), args[2]])
+        return types.int64(types.int64, types.int64, types.int64), codegen
+    return io
+
+
+#: libc ``read`` / ``write`` on raw addresses (a pipe ping-pong)
+libc_read = _libc_io("read")
+libc_write = _libc_io("write")

@@ -4,6 +4,7 @@
 ``fastring report``  plots and a Markdown summary of a results directory
 ``fastring sweep``   run a parameter sweep (``fastring.sweep``)
 ``fastring calibrate`` measure a cost profile for this host (``fastring.calibrate``)
+``fastring compare``  a real tracer beside the model's prediction (``fastring.tracers``)
 
 Exit status: 0 success, 1 internal error (rerun with ``--debug`` for the
 traceback), 2 bad input (a bad config, option, strategy or file), 130 when
@@ -27,6 +28,9 @@ DELEGATED = {
     "calibrate": ("fastring.calibrate",
                   "measure primitive costs on this host and write a cost "
                   "profile (options: fastring calibrate --help)"),
+    "compare": ("fastring.tracers",
+                "measure a real tracer (lttng-ust, ftrace) beside the "
+                "model's prediction (options: fastring compare --help)"),
 }
 
 

@@ -5,8 +5,11 @@ such as a local add must add up without rounding to zero). The engine converts
 it once to integer picoseconds (:func:`to_ps`), its internal time unit.
 
 The built-in ``default`` profile comes from published kernel figures (the
-"Figures from outside" of the model description, see ``docs/model.md``); every
-entry names its source in :data:`SOURCES`. ``fastring calibrate`` writes a
+"Figures from outside" of the model description, see ``docs/model.md``) and
+from this project's own calibration (``results/calibration/host.toml``, made
+by ``fastring calibrate`` on a 2-core AMD EPYC VM); every entry names its
+source in :data:`SOURCES`. No entry is fitted to the real-tracer figures the
+model is checked against (``fastring.tracers``). ``fastring calibrate`` writes a
 profile measured on the host, which ``costs.profile = "FILE.toml"`` loads.
 """
 from __future__ import annotations
@@ -28,13 +31,15 @@ COST_KEYS = (
     "preempt_on",            # preempt_enable()
     "migrate_off",           # migrate_disable()
     "migrate_on",            # migrate_enable()
-    "memcpy_call",           # fixed cost of one memcpy call
-    "memcpy_byte",           # memcpy per byte
+    "memcpy_call",           # fixed cost of one hot kernel memcpy call
+    "memcpy_byte",           # hot kernel memcpy per byte (cached buffers)
     "copy_from_user_extra",  # copy_from_user over memcpy: access_ok, STAC/CLAC
     "strnlen_byte",          # strnlen_user per byte
     "kmalloc_kfree",         # kmalloc + kfree pair, SLUB fast path
     "cs_count_read",         # read this CPU's context-switch count
     "context_switch",        # the scheduler switching tasks on a CPU
+    "copy_user_call",        # fixed cost of one copy from uncached user memory
+    "copy_user_byte",        # that cold user copy per byte
 )
 
 DEFAULT = {
@@ -48,14 +53,19 @@ DEFAULT = {
     "preempt_on": 1.0,
     "migrate_off": 2.0,
     "migrate_on": 2.0,
-    "memcpy_call": 5.0,
-    "memcpy_byte": 0.078,
+    "memcpy_call": 1.1,
+    "memcpy_byte": 0.0073,
     "copy_from_user_extra": 10.0,
     "strnlen_byte": 0.25,
     "kmalloc_kfree": 11.0,
-    "cs_count_read": 1.0,
+    "cs_count_read": 0.18,
     "context_switch": 1500.0,
+    "copy_user_call": 179.0,
+    "copy_user_byte": 0.054,
 }
+
+_CAL = ("fastring calibrate, results/calibration/host.toml (AMD EPYC, 2 "
+        "cores, Linux 6.18, shared host, 31 runs)")
 
 SOURCES = {
     "clock_read": "clock_gettime ~20 ns on the 2-core dev machines",
@@ -69,17 +79,30 @@ SOURCES = {
     "migrate_off": "no published figure: assumed 2x a preempt toggle "
                    "(migrate_disable also touches the task struct)",
     "migrate_on": "no published figure: assumed 2x a preempt toggle",
-    "memcpy_call": "LTTng-UST 60 ns/int event vs 65 ns with 64 B: ~5 ns "
-                   "fixed per copy",
-    "memcpy_byte": "same LTTng-UST pair: 5 ns per 64 B = 0.078 ns/B",
+    "memcpy_call": f"{_CAL}: libc memcpy 16 B-4 KiB in L1, fixed part of "
+                   f"the fit (median 1.10 ns, p25-p75 1.10-1.11)",
+    "memcpy_byte": f"{_CAL}: the same fit, per byte (median 0.0073 ns/B, "
+                   f"p25-p75 0.0073-0.0073)",
     "copy_from_user_extra": "assumed ~10 ns: access_ok + STAC/CLAC + "
-                            "exception-table setup (no measured figure)",
+                            "exception-table setup (not measured yet: "
+                            "kernel-only)",
     "strnlen_byte": "ftrace ~290 ns for a 128-byte string event: at most "
-                    "~1 ns/B overall; assumed 0.25 ns/B for the scan",
+                    "~1 ns/B overall; assumed 0.25 ns/B for the scan "
+                    "(not measured yet: kernel-only)",
     "kmalloc_kfree": "SLUB kmalloc+kfree fast path ~11 ns",
-    "cs_count_read": "a per-CPU load, ~1 ns (assumed)",
+    "cs_count_read": f"{_CAL}: relaxed load of a per-CPU int64 slot "
+                     f"(median 0.18 ns, p25-p75 0.11-0.33)",
     "context_switch": "assumed 1.5 us for a switch between tasks "
-                      "(typical lmbench lat_ctx order)",
+                      "(typical lmbench lat_ctx order). fastring calibrate "
+                      "measures it (pipe ping-pong on one CPU); on the shared "
+                      "dev machine under a load of ~7 it gave 1.9-8 us "
+                      "(median 7.3): too spread to adopt",
+    "copy_user_call": f"{_CAL}: memcpy from scattered lines of a 256 MiB "
+                      f"arena (8x the 32 MiB L3) into a cached buffer, "
+                      f"fixed part of the fit 16 B-4 KiB: one DRAM miss "
+                      f"(median 178.9 ns, p25-p75 174.1-185.7)",
+    "copy_user_byte": f"{_CAL}: the same cold fit, per byte (median "
+                      f"0.054 ns/B, p25-p75 0.051-0.060)",
 }
 
 BUILTIN = {"default": DEFAULT}

@@ -48,7 +48,7 @@ from .world import (KIND_GUIDE, F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PM
 
 (C_CLOCK, C_LADD, C_AADD, C_AADD_CONT, C_LCMPXCHG, C_ACMPXCHG, C_POFF, C_PON,
  C_MOFF, C_MON, C_MCALL, C_MBYTE, C_CFU, C_STRNLEN, C_KMALLOC, C_CSREAD,
- C_SWITCH) = range(len(COST_KEYS))
+ C_SWITCH, C_UCALL, C_UBYTE) = range(len(COST_KEYS))
 
 # task states
 THINK, READY, RUN, SLEEP, DONE = range(5)
@@ -546,7 +546,7 @@ def _step(w, s, ring, prog, task, t):
                     dur += costs[C_MCALL] * ((s.t[task, T_ADDR] + length - 1) // PAGE
                                              - s.t[task, T_ADDR] // PAGE + 1)
             else:
-                dur += costs[C_MCALL] + costs[C_MBYTE] * length + costs[C_CFU]
+                dur += costs[C_UCALL] + costs[C_UBYTE] * length + costs[C_CFU]
                 _copy_user(w, s, ring, task, cpu,
                            0 if op == S.COPY_TO_SLOT else (1 if op == S.COPY_TO_SCRATCH else 2),
                            arg)

@@ -95,7 +95,8 @@ def _finite_positive(st):
 def test_quick_calibration_numbers(quick_results):
     res = quick_results
     expected = {"local_add", "atomic_add", "local_cmpxchg", "atomic_cmpxchg",
-                "memcpy_call", "memcpy_byte", "kmalloc_kfree", "clock_read",
+                "memcpy_call", "memcpy_byte", "copy_user_call",
+                "copy_user_byte", "kmalloc_kfree", "clock_read",
                 "cs_count_read"}
     assert expected <= set(res["costs"])
     # measured, or left out with a reason (one CPU, or the second thread
@@ -121,6 +122,12 @@ def test_quick_calibration_numbers(quick_results):
     # coarse sanity: a locked add costs more than a plain one
     assert res["costs"]["atomic_add"]["median"] > \
         res["costs"]["local_add"]["median"]
+    # the pipe ping-pong ran (Linux): a round trip is two switches plus two
+    # write+read pairs, so it takes longer than those pairs alone
+    if hasattr(os, "sched_setaffinity"):
+        assert "context_switch" in res["costs"]
+        assert res["measured"]["pingpong_round_trip"]["median"] > \
+            2 * res["measured"]["pipe_write_read"]["median"]
     if "minor_fault" in res["measured"]:
         assert res["measured"]["minor_fault"]["median"] > 50
 
@@ -185,8 +192,8 @@ def test_calibrated_profile_changes_the_run_where_costs_differ(quick_results, tm
         # nofault: preempt_off, reserve (clock, cmpxchg, header), copy with
         # faults disabled (call, bytes, copy_from_user), local add, preempt_on
         section = (c["preempt_off"] + c["clock_read"] + c["local_cmpxchg"]
-                   + c["memcpy_byte"] * header + c["memcpy_call"]
-                   + c["memcpy_byte"] * length + c["copy_from_user_extra"]
+                   + c["memcpy_byte"] * header + c["copy_user_call"]
+                   + c["copy_user_byte"] * length + c["copy_from_user_extra"]
                    + c["local_add"] + c["preempt_on"])
         assert runs[name]["preempt_section_p50_ns"] == pytest.approx(section, rel=0.01), name
     assert runs["default"]["cpu_ns_per_event"] != runs["host"]["cpu_ns_per_event"]

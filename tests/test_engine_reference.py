@@ -321,15 +321,15 @@ def test_reference_timing_by_hand():
     assert r["payload_len"] == 100 and r["status"] == 0 and r["flags"] == 0
     steps = (c["preempt_off"]
              + c["clock_read"] + c["memcpy_byte"] * 40 + c["local_cmpxchg"]
-             + c["memcpy_call"] + c["memcpy_byte"] * 100 + c["copy_from_user_extra"]
+             + c["copy_user_call"] + c["copy_user_byte"] * 100 + c["copy_from_user_extra"]
              + c["local_add"] + c["preempt_on"])
     assert r["start_ps"] == c["context_switch"]
     assert r["end_ps"] == c["context_switch"] + steps
     assert r["cpu_ps"] == steps
     assert r["preempt_off_ps"] == r["preempt_section_ps"] == steps
     assert r["pin_ps"] == (c["clock_read"] + c["memcpy_byte"] * 40
-                           + c["local_cmpxchg"] + c["memcpy_call"]
-                           + c["memcpy_byte"] * 100 + c["copy_from_user_extra"])
+                           + c["local_cmpxchg"] + c["copy_user_call"]
+                           + c["copy_user_byte"] * 100 + c["copy_from_user_extra"])
     (d,) = ref.delivered[0]
     assert d[0] == 0 and d[1] == 0
     assert bin_of(d[2]) in ref.hists["delivery"]
@@ -362,7 +362,7 @@ def test_fault_in_of_an_empty_payload_costs_nothing():
     c = {k: round(v * 1000) for k, v in C.resolved_costs(cfg).items()}
     probe = (c["preempt_off"]                                   # strnlen: no string
              + c["clock_read"] + c["memcpy_byte"] * 40 + c["local_cmpxchg"]
-             + c["memcpy_call"] + c["copy_from_user_extra"]     # empty copy
+             + c["copy_user_call"] + c["copy_from_user_extra"]  # empty copy
              + c["local_add"] + c["preempt_on"])                # fault_in: no page
     _, rows, _ = run_engine(cfg, "restart_on_fault")
     cpu = EVENT_COLUMNS.index("cpu_ps")

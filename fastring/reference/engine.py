@@ -614,7 +614,7 @@ class Reference:
                 (task.addr + task.length - 1) // PAGE - task.addr // PAGE + 1)
             dur += c["memcpy_call"] * n_pages
         else:
-            dur += c["memcpy_call"] + c["memcpy_byte"] * task.length \
+            dur += c["copy_user_call"] + c["copy_user_byte"] * task.length \
                 + c["copy_from_user_extra"]
             dest = {S.COPY_TO_SLOT: SLOT, S.COPY_TO_SCRATCH: SCRATCH,
                     S.COPY_TO_BOUNCE: BOUNCE}[op]
