@@ -13,9 +13,8 @@ same bytes in the buffers), but spelled out with plain Python objects:
 * :class:`fastring.reference.buffer.CpuBuffer` for the buffers (never the
   kernels of :mod:`fastring.buffer`);
 * :func:`fastring.rng.u01_py` for every uniform, the exponential and
-  lognormal formulas of :mod:`fastring.rng` written out with its libm-free
-  ``log_py`` and ``exp_py``, and its normal quantile (AS241), all plain
-  Python;
+  lognormal formulas of :mod:`fastring.rng` written out with :mod:`math`, and
+  its normal quantile (AS241) as plain Python;
 * the compiled strategy program (rows ``[op, arg, target, bound, slot]`` from
   :func:`fastring.strategies.compile_program`) interpreted through a table
   ``opcode -> method``.
@@ -56,8 +55,8 @@ from .. import strategies as S
 from ..buffer import F_DATA_MISSING, H_FLAGS
 from ..costs import COST_KEYS
 from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
-                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, exp_py, log_py,
-                   normal_quantile_py, u01_py)
+                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, normal_quantile_py,
+                   u01_py)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
                      F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
                      P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_NCPU, P_NTASK,
@@ -97,13 +96,13 @@ SLOT, SCRATCH, BOUNCE = "slot", "scratch", "bounce"
 # -- random numbers: fastring.rng's formulas, in plain Python -----------------
 
 def exponential(u: float, mean: float) -> float:
-    return -log_py(1.0 - u) * mean
+    return -math.log(1.0 - u) * mean
 
 
 def lognormal(u: float, median: float, sigma: float) -> float:
     """AS241's normal quantile of ``u`` (:func:`fastring.rng.normal_quantile_py`,
     itself checked against :meth:`statistics.NormalDist.inv_cdf`)."""
-    return median * exp_py(sigma * normal_quantile_py(u))
+    return median * math.exp(sigma * normal_quantile_py(u))
 
 
 # -- the log-linear histogram bins of fastring.histogram ----------------------
