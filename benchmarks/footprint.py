@@ -5,9 +5,9 @@ For each ``machine.n_cpus`` (default 4, 64, 256, 1024; ``tasks_per_cpu`` and
 everything else at their defaults, summary mode, one strategy) a fresh
 interpreter pinned to one core builds ``Simulation(cfg, strategy)``, reports
 the bytes its arrays allocate (engine state, ring buffers, world) per
-simulated CPU, times ``Simulation.run()`` over ``--events`` events
-(``--repeats`` times, median, construction excluded, after a compiling
-warm-up run) and its peak RSS (VmHWM, whole process: interpreter, numba and
+simulated CPU, times ``Simulation.run()`` over ``--events`` events in
+process CPU time (robust on a shared machine; ``--repeats`` times, median,
+construction excluded, after a compiling warm-up run) and its peak RSS (VmHWM, whole process: interpreter, numba and
 the arena included). The last column is the per-event cost over that at the
 first size. The fastring imported is the one on ``PYTHONPATH`` (an absolute
 path): run it with two checkouts to compare revisions::
@@ -37,9 +37,9 @@ Simulation(C.load(None, ["run.events=2000", *sel]), name).run()   # compile / lo
 times = []
 for _ in range(repeats):
     sim = Simulation(C.load(None, [f"run.events={events}", *sel]), name)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     sim.run()
-    times.append(time.perf_counter() - t0)
+    times.append(time.process_time() - t0)
 size = lambda tup: {f: getattr(tup, f).nbytes for f in tup._fields
                     if hasattr(getattr(tup, f), "nbytes")}
 state, ring, world = size(sim.state), size(sim.ring), size(sim.world)
