@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Real LTTng-UST beside fastring's prediction: ``fastring compare lttng-ust``.
+"""Real LTTng-UST beside fastring's prediction: ``fastring validate lttng-ust``.
 
 Kept so that ``python benchmarks/lttng_compare.py [options]`` still works;
 the comparison itself lives in :mod:`fastring.tracers.lttng_ust` (options:

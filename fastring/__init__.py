@@ -3,9 +3,15 @@ ring buffers? A deterministic, compiled simulation of an LTTng-style ring
 buffer under each candidate strategy. See README.md and docs/model.md."""
 __version__ = "0.2.0"
 
+from . import kernel_cache as _kernel_cache  # noqa: E402
+
+_kernel_cache.setup()   # before any kernel module is imported (see kernel_cache)
+
 from .api import run  # noqa: E402
 from .config import ConfigError, load  # noqa: E402
 from .results import Results  # noqa: E402
 from .strategies import ProgramError  # noqa: E402
+from . import live  # noqa: E402  (callable: fastring.live(config), docs/live.md)
 
-__all__ = ["run", "load", "Results", "ConfigError", "ProgramError", "__version__"]
+__all__ = ["run", "live", "load", "Results", "ConfigError", "ProgramError",
+           "__version__"]

@@ -174,6 +174,139 @@ else:
         return n == 0 or _memcmp_eq(a, a_off, b, b_off, n)
 
 
+# -- cross-thread loads and stores (``fastring live``) -----------------------
+#
+# The simulation is sequential; ``fastring live`` runs the same buffer kernels
+# on real threads, so every word another thread reads is stored with release
+# and loaded with acquire ordering (on x86 both are plain ``mov``s: what they
+# add is the promise that LLVM neither reorders nor folds them). The index is
+# flat, so 2-D C-contiguous arrays (``Ring.st``) take ``row * ncols + col``.
+#
+# * ``load_acquire(arr, i)`` / ``store_release(arr, i, v)`` on int64 arrays;
+# * ``local_add(arr, i, v)``: the kernel's ``local_add``, a read-modify-write
+#   without a lock prefix (relaxed load, release store); only correct when a
+#   single thread ever writes that word, which is what the split counters
+#   guarantee and what the ``commit_unsafe`` step deliberately breaks;
+# * ``monotonic_ns()``: ``clock_gettime(CLOCK_MONOTONIC)`` from compiled code.
+
+if numba.config.DISABLE_JIT:  # pragma: no cover
+
+    def load_acquire(arr, idx):
+        return arr.reshape(-1)[idx]
+
+    def store_release(arr, idx, value):
+        arr.reshape(-1)[idx] = value
+
+    def local_add(arr, idx, value):
+        flat = arr.reshape(-1)
+        old = flat[idx]
+        flat[idx] = old + value
+        return old
+
+    def monotonic_ns():
+        import time
+        return time.monotonic_ns()
+
+else:
+
+    def _int64_array(arr):
+        return (isinstance(arr, types.Array) and arr.dtype == types.int64
+                and arr.layout == "C")
+
+    def _elem_ptr(context, builder, arrty, arr_v, idx):
+        a = context.make_array(arrty)(context, builder, arr_v)
+        return builder.gep(a.data, [idx])
+
+    @intrinsic
+    def load_acquire(typingctx, arr, idx):
+        """Acquire load of one int64 element (flat index)."""
+        if not _int64_array(arr):
+            return None
+        sig = types.int64(arr, types.int64)
+
+        def codegen(context, builder, signature, args):
+            ptr = _elem_ptr(context, builder, signature.args[0], args[0], args[1])
+            return builder.load_atomic(ptr, "acquire", 8)
+
+        return sig, codegen
+
+    @intrinsic
+    def store_release(typingctx, arr, idx, value):
+        """Release store of one int64 element (flat index)."""
+        if not _int64_array(arr):
+            return None
+        sig = types.void(arr, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            ptr = _elem_ptr(context, builder, signature.args[0], args[0], args[1])
+            v = context.cast(builder, args[2], signature.args[2], types.int64)
+            builder.store_atomic(v, ptr, "release", 8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @intrinsic
+    def local_add(typingctx, arr, idx, value):
+        """Add without a lock prefix (relaxed load, release store); returns
+        the old value. Single-writer words only."""
+        if not _int64_array(arr):
+            return None
+        sig = types.int64(arr, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            ptr = _elem_ptr(context, builder, signature.args[0], args[0], args[1])
+            old = builder.load_atomic(ptr, "monotonic", 8)
+            v = context.cast(builder, args[2], signature.args[2], types.int64)
+            builder.store_atomic(builder.add(old, v), ptr, "release", 8)
+            return old
+
+        return sig, codegen
+
+    @intrinsic
+    def monotonic_ns(typingctx):
+        """``clock_gettime(CLOCK_MONOTONIC)`` in ns (libc, resolved by name
+        like ``memcmp`` above, so the caller stays cacheable)."""
+        sig = types.int64()
+
+        def codegen(context, builder, signature, args):
+            i64 = ir.IntType(64)
+            ts_t = ir.LiteralStructType([i64, i64])
+            ts = cgutils.alloca_once(builder, ts_t)
+            fnty = ir.FunctionType(ir.IntType(32), [ir.IntType(32), ts_t.as_pointer()])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "clock_gettime")
+            builder.call(fn, [ir.Constant(ir.IntType(32), 1), ts])   # CLOCK_MONOTONIC
+            zero = ir.Constant(ir.IntType(32), 0)
+            sec = builder.load(builder.gep(ts, [zero, zero]))
+            nsec = builder.load(builder.gep(ts, [zero, ir.Constant(ir.IntType(32), 1)]))
+            return builder.add(builder.mul(sec, ir.Constant(i64, 1_000_000_000)), nsec)
+
+        return sig, codegen
+
+
+# ``cycles()``: the CPU's cycle counter (``llvm.readcyclecounter``: rdtsc on
+# x86; 0 where the target has none). ``fastring live`` stamps records and
+# times probes with it (a clock_gettime costs 20-70 ns on a VM, several
+# times the probes it would time), converting with a ratio it measures.
+if numba.config.DISABLE_JIT:  # pragma: no cover
+
+    def cycles():
+        return 0
+
+else:
+
+    @intrinsic
+    def cycles(typingctx):
+        sig = types.int64()
+
+        def codegen(context, builder, signature, args):
+            fnty = ir.FunctionType(ir.IntType(64), [])
+            fn = cgutils.get_or_insert_function(builder.module, fnty,
+                                                "llvm.readcyclecounter")
+            return builder.call(fn, [])
+
+        return sig, codegen
+
+
 # --------------------------------------------------------------------------
 # Raw-address primitives for ``fastring calibrate``: each works on an int64
 # address (memory that escapes, so the compiler cannot drop or merge the

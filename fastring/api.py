@@ -39,6 +39,24 @@ BUFFER_COLUMNS = ("records", "lost_full", "lost_wrap", "lost_big",
 STATUS = ("recorded", "lost_full", "lost_wrap", "lost_big")
 
 
+def time_columns(hists: dict, maxima: dict) -> dict:
+    """The ``runs`` columns of each time distribution (histograms in ps):
+    percentiles, maximum (exact when ``maxima[name]`` is given, else the
+    histogram's), and the whole distribution for plots, all in ns."""
+    out = {}
+    for name, hist in hists.items():
+        for label, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
+            out[f"{name}_{label}_ns"] = quantile(hist, q) / 1000.0
+        mx = max_value(hist) if maxima[name] is None else (
+            float(maxima[name]) if hist.sum() else float("nan"))
+        out[f"{name}_max_ns"] = mx / 1000.0
+    for name, hist in hists.items():          # the whole distribution, for plots
+        nz = np.nonzero(hist)[0]
+        out[f"{name}_hist_ns"] = (bin_bounds(nz)[0] / 1000.0).tolist()
+        out[f"{name}_hist_count"] = hist[nz].tolist()
+    return out
+
+
 class Simulation:
     """One strategy's run, stepped chunk by chunk (used by :func:`run`, the
     benchmarks and the tests)."""
@@ -101,19 +119,11 @@ class Simulation:
             "padding_bytes": tot["padding_bytes"],
             "wasted_bytes": tot["wasted_bytes"],
         }
-        hists = {name: self.state.delivery if hi == E.H_DELIV else h[hi]
-                 for name, hi, _ in TIME_METRICS}
-        for name, _, kmax in TIME_METRICS:
-            hist = hists[name]
-            for label, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
-                out[f"{name}_{label}_ns"] = quantile(hist, q) / 1000.0
-            mx = max_value(hist) if kmax is None else (
-                float(k[kmax]) if hist.sum() else float("nan"))
-            out[f"{name}_max_ns"] = mx / 1000.0
-        for name, hist in hists.items():      # the whole distribution, for plots
-            nz = np.nonzero(hist)[0]
-            out[f"{name}_hist_ns"] = (bin_bounds(nz)[0] / 1000.0).tolist()
-            out[f"{name}_hist_count"] = hist[nz].tolist()
+        out.update(time_columns(
+            {name: self.state.delivery if hi == E.H_DELIV else h[hi]
+             for name, hi, _ in TIME_METRICS},
+            {name: None if kmax is None else k[kmax]
+             for name, _, kmax in TIME_METRICS}))
         out["cpu_ns_per_event"] = (k[E.K_CPU_PS] / events / 1000.0) if events else float("nan")
         out.update({
             "preemptions": int(k[E.K_PREEMPTIONS]),

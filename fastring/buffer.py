@@ -24,6 +24,12 @@ Semantics (see ``docs/model.md``):
   whole sub-buffer more than at the end of its previous lap.
 * **Rollback** of a reservation that is still the last one moves the write
   offset back; otherwise the slot is committed as a padding record.
+* **Memory ordering** (for ``fastring live``, where writers, committers and
+  the reader are real threads): commit counters and the write/read offsets
+  are stored with release and loaded with acquire ordering, so a reader
+  that sees a sub-buffer complete sees its bytes; LOCAL is only ever written
+  by its CPU (``local_add``), except by padding commits, which are atomic
+  because ``commit_atomic`` writers share that word.
 * **Consume**: the reader takes complete sub-buffers strictly in order (a
   stalled one holds back the rest), parses every record and, when asked,
   verifies header, timestamp order and every payload byte against the user
@@ -42,7 +48,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._intrinsics import atomic_add, load_i64, memcpy, memeq, store_i64
+from ._intrinsics import (atomic_add, load_acquire, load_i64, local_add,
+                          memcpy, memeq, store_i64, store_release)
 from .histogram import record as hist_record
 
 # geometry vector
@@ -52,8 +59,10 @@ MODES = ("discard", "overwrite")
 LOCAL, REMOTE = 0, 1
 # how a commit is made: a plain add to LOCAL (owning CPU), an atomic add to
 # REMOTE (another CPU, the split-counter scheme), or an atomic add to the one
-# counter every writer shares (lttng-ust; kept in the LOCAL slot)
-C_LOCAL, C_REMOTE, C_ATOMIC = 0, 1, 2
+# counter every writer shares (lttng-ust; kept in the LOCAL slot); C_UNSAFE is
+# the bug the split counters prevent, for ``fastring live`` to catch: a plain
+# (lock-free) add to the reserving CPU's LOCAL from another CPU
+C_LOCAL, C_REMOTE, C_ATOMIC, C_UNSAFE = 0, 1, 2, 3
 
 # per-buffer scalar state and counters: columns of ``Ring.st``
 (WR, RD, RECORDED, LOST_FULL, LOST_WRAP, LOST_BIG, OVERWRITTEN,
@@ -139,7 +148,8 @@ def subbuf_complete(ring, b, off):
     geo = ring.geo
     s = _sub(ring, b, off)
     lap = off >> geo[G_TOT_SHIFT]
-    return ring.cc[2 * s] + ring.cc[2 * s + 1] == (lap + 1) * geo[G_SUBBUF]
+    return (load_acquire(ring.cc, 2 * s) + load_acquire(ring.cc, 2 * s + 1)
+            == (lap + 1) * geo[G_SUBBUF])
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -152,7 +162,7 @@ def _word0(payload_len, kind, flags):
 def _commit_padding(ring, b, off, pad):
     """The rest of the sub-buffer holding ``off`` becomes padding, committed
     at once (LOCAL: only the owning CPU switches sub-buffers)."""
-    ring.cc[2 * _sub(ring, b, off) + LOCAL] += pad
+    atomic_add(ring.cc, 2 * _sub(ring, b, off) + LOCAL, pad)
     ring.st[b, PADDING_BYTES] += pad
 
 
@@ -177,7 +187,7 @@ def reserve(ring, b, size):
         pad = 0 if in_sb == 0 else subbuf - in_sb
         start = off + pad                # enters the next sub-buffer
         total = subbuf * geo[G_NSUB]
-        if start - st[b, RD] >= total:   # that sub-buffer is not consumed yet
+        if start - load_acquire(st, b * N_ST + RD) >= total:   # not consumed yet
             if geo[G_MODE] == MODE_DISCARD:
                 st[b, LOST_FULL] += 1
                 return R_LOST_FULL
@@ -194,7 +204,7 @@ def reserve(ring, b, size):
     ring.nrec[s] += 1
     end = start + size
     ring.dsize[s] = ((end - 1) & (subbuf - 1)) + 1
-    st[b, WR] = end
+    store_release(st, b * N_ST + WR, end)
     st[b, RECORDED] += 1
     st[b, RECORDED_BYTES] += size
     occ = end - st[b, RD]
@@ -253,8 +263,11 @@ def commit(ring, b, off, size, how, now):
     elif how == C_ATOMIC:
         atomic_add(ring.cc, 2 * s + LOCAL, size)
         ring.st[b, COMMITS_ATOMIC] += 1
+    elif how == C_UNSAFE:
+        local_add(ring.cc, 2 * s + LOCAL, size)     # races with the owner's
+        ring.st[b, COMMITS_REMOTE] += 1
     else:
-        ring.cc[2 * s + LOCAL] += size
+        local_add(ring.cc, 2 * s + LOCAL, size)
         ring.st[b, COMMITS_LOCAL] += 1
 
 
@@ -268,7 +281,7 @@ def rollback_or_pad(ring, b, off, size, how, now):
     s = _sub(ring, b, off)
     ring.nrec[s] -= 1
     if st[b, WR] == off + size:
-        st[b, WR] = off
+        store_release(st, b * N_ST + WR, off)
         ring.dsize[s] = off & (ring.geo[G_SUBBUF] - 1)
         return True
     set_flags(ring, b, off, F_PADDING)
@@ -287,7 +300,7 @@ def flush(ring, b):
     in_sb = off & (subbuf - 1)
     if in_sb != 0:
         _commit_padding(ring, b, off, subbuf - in_sb)
-        ring.st[b, WR] = off + subbuf - in_sb
+        store_release(ring.st, b * N_ST + WR, off + subbuf - in_sb)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -327,7 +340,7 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
     header = geo[G_HEADER]
     t = now
     taken = 0
-    while taken < max_subbufs and st[b, RD] < st[b, WR]:
+    while taken < max_subbufs and st[b, RD] < load_acquire(st, b * N_ST + WR):
         rd = st[b, RD]
         if not subbuf_complete(ring, b, rd):
             break                        # a stalled sub-buffer holds back the rest
@@ -359,6 +372,6 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
             st[b, VERIFY_ERRORS] += 1
         st[b, DELIVERED] += n
         st[b, SUBBUF_DELIVERED] += 1
-        st[b, RD] = rd + subbuf
+        store_release(st, b * N_ST + RD, rd + subbuf)
         taken += 1
     return t

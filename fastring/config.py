@@ -177,6 +177,13 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "sigma": _float(0.5, 0, 10),
         "inject": Key("records", [], sub=_INJECT, sort_by="event"),
     },
+    "live": {                                        # fastring live only
+        "allow_unsafe": Key("bool", False),          # admit commit_unsafe
+        "faults": _choice("inject", "inject", "real"),
+        "p_preempt": _float(0.01, 0, 1),            # per preemptible step
+        "drop_pages_per_s": _float(2000.0, 0, 1e9),  # faults = "real"
+        "timeout_s": _float(60.0, 0, 1e6, lo_open=True),  # no progress: stop
+    },
     "costs": {
         "profile": Key("str", "default"),           # checked by load_profile
         # per-primitive overrides, in ns

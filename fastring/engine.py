@@ -284,13 +284,10 @@ def _kind_of(w, u):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _issue(w, s, task, t):
-    """The task's think time ended: it issues the next syscall event."""
-    ev = s.g[G_ISSUED]
-    s.g[G_ISSUED] = ev + 1
-    s.t[task, T_EVENT] = ev
-    s.t[task, T_PC:T_PIN + 1] = 0
-    s.t[task, T_START:T_COMMIT_CPU + 1] = -1   # T_START: set when the probe runs
+def draw_event(w, ev, task):
+    """Kind, payload length and user address of event ``ev`` issued by
+    ``task``: a pure function of the seed (``fastring live`` checks every
+    delivered record against it)."""
     seed = w.p[P_SEED]
     kind = _kind_of(w, u01(seed, S_KIND, ev, 0))
     length = np.int64(0)
@@ -299,9 +296,21 @@ def _issue(w, s, task, t):
         length = np.int64(min(max(x + 0.5, 1.0), float(w.p[P_CAPMAX])))
     span = max(w.ws_bytes, length)
     base = min(w.ws_base[task], w.p[P_ARENA] - span)
+    return kind, length, base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _issue(w, s, task, t):
+    """The task's think time ended: it issues the next syscall event."""
+    ev = s.g[G_ISSUED]
+    s.g[G_ISSUED] = ev + 1
+    s.t[task, T_EVENT] = ev
+    s.t[task, T_PC:T_PIN + 1] = 0
+    s.t[task, T_START:T_COMMIT_CPU + 1] = -1   # T_START: set when the probe runs
+    kind, length, addr = draw_event(w, ev, task)
     s.t[task, T_KIND] = kind
     s.t[task, T_LEN] = length
-    s.t[task, T_ADDR] = base + np.int64(u01(seed, S_ADDR, ev, 0) * (span - length + 1))
+    s.t[task, T_ADDR] = addr
     s.jumps[task, :] = 0
     s.pages[task, :] = PG_UNSEEN
     i = s.g[G_INJ]
@@ -323,6 +332,18 @@ def _service(w, s, task, major):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def bernoulli_page(w, ev, j):
+    """State of the ``j``-th page of event ``ev`` at its first touch under
+    the ``bernoulli`` model: PG_MINOR, PG_MAJOR or PG_IN."""
+    u = u01(w.p[P_SEED], S_PAGE, ev, j)
+    if u < w.f[F_PMINOR]:
+        return PG_MINOR
+    if u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
+        return PG_MAJOR
+    return PG_IN
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _touch(w, s, task, t, may_fault, is_copy):
     """Touch every page of the payload at time ``t``.
 
@@ -336,7 +357,6 @@ def _touch(w, s, task, t, may_fault, is_copy):
     first = s.t[task, T_ADDR] // PAGE
     last = (s.t[task, T_ADDR] + length - 1) // PAGE
     ev = s.t[task, T_EVENT]
-    seed = w.p[P_SEED]
     if is_copy and s.t[task, T_INJ_KIND] != 0:
         s.pages[task, 0] = PG_INJECTED           # forced at the first copy's first page
     minor = np.int64(0)
@@ -355,13 +375,7 @@ def _touch(w, s, task, t, may_fault, is_copy):
                 else:
                     state = PG_MINOR
             else:
-                u = u01(seed, S_PAGE, ev, j)
-                if u < w.f[F_PMINOR]:
-                    state = PG_MINOR
-                elif u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
-                    state = PG_MAJOR
-                else:
-                    state = PG_IN
+                state = bernoulli_page(w, ev, j)
             s.pages[task, j] = state
         if state == PG_IN:
             continue
@@ -583,13 +597,14 @@ def _step(w, s, ring, prog, task, t):
             s.t[task, T_RES_SIZE] = -1
             s.t[task, T_RES_CPU] = -1
             s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
-    elif op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC:
+    elif (op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC
+          or op == S.COMMIT_UNSAFE):      # unsafe: as split here (sequential)
         if not dropped:
             b = s.t[task, T_RES_BUF]
             if op == S.COMMIT_ATOMIC:
                 how = B.C_ATOMIC
                 dur = costs[C_AADD]
-            elif op == S.COMMIT_SPLIT and cpu != b:
+            elif (op == S.COMMIT_SPLIT or op == S.COMMIT_UNSAFE) and cpu != b:
                 how = B.C_REMOTE
                 dur = costs[C_AADD_CONT]
             else:

@@ -12,16 +12,21 @@ sweep's hive-partitioned datasets ``runs/strategy=NAME/*.parquet``).
 
 Writing is all or nothing: each file is written under a hidden temporary name
 in the output directory and renamed over its final name (``os.replace``) only
-once every table of the run is complete. A failed or interrupted run leaves
-the previous files untouched, and removes the output directory if the run
-created it. A directory holds one run: writing a run without events removes
-a stale ``events.parquet`` left by an earlier run.
+once every table of the run is complete. A failed or interrupted run
+(Ctrl-C, SIGTERM) leaves the previous files untouched, and removes the output
+directory if the run created it; temporary files of a run that was killed
+outright (SIGKILL, power loss) are removed by the next run into the same
+directory. A directory that cannot be written is refused before the run
+starts. A directory holds one run: writing a run without events removes a
+stale ``events.parquet`` left by an earlier run.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -88,11 +93,64 @@ class OutputDirError(OSError):
     permission): the user's to fix, not a bug."""
 
 
+#: the temporary names fastring writes (``.NAME.PID[.HEX].tmp``), here and in sweeps
+TEMP_NAME = re.compile(r"\..+\.(\d+)(\.[0-9a-f]+)?\.tmp")
+
+
+def temp_name(final: Path) -> Path:
+    """A hidden temporary name beside ``final``, unique to this process."""
+    return final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def remove_stale_temps(directory, recursive: bool = False) -> list[Path]:
+    """Remove the temporary files that killed runs left in ``directory``
+    (their process is gone); returns what was removed."""
+    d = Path(directory)
+    removed = []
+    for path in (d.rglob(".*.tmp") if recursive else d.glob(".*.tmp")):
+        m = TEMP_NAME.fullmatch(path.name)
+        if m and path.is_file() and int(m.group(1)) != os.getpid() \
+                and not _alive(int(m.group(1))):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
+
+
+def check_writable(directory) -> None:
+    """Raise :class:`OutputDirError` unless a file can be created in the
+    existing ``directory`` (permissions, read-only file systems, a file in
+    the way: all found by trying)."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise OutputDirError(f"output directory {os.fspath(d)!r}: not a directory")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".fastring-probe-", dir=d)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputDirError(f"output directory {os.fspath(d)!r}: cannot write "
+                             f"there: {exc.strerror or exc}") from None
+
+
 class ResultsWriter:
     """Write one run into a directory, all or nothing.
 
-    Use as a context manager: it creates ``out_dir`` (and missing parents) on
-    entry; :meth:`write_batch` streams per-event record batches into a
+    Use as a context manager: on entry it creates ``out_dir`` (and missing
+    parents), checks that it can write there (:class:`OutputDirError`
+    otherwise, before any run) and removes killed runs' temporary files; :meth:`write_batch` streams per-event record batches into a
     temporary ``events.parquet`` (with :class:`pyarrow.parquet.ParquetWriter`,
     one row group per batch, so events never sit in memory together);
     :meth:`finish` writes ``runs`` and ``buffers`` and renames every file into
@@ -127,6 +185,12 @@ class ResultsWriter:
             raise OutputDirError(f"output directory {os.fspath(self.out_dir)!r}: "
                                  f"cannot create it: {exc.strerror or exc}") from exc
         self._created = missing
+        try:
+            check_writable(self.out_dir)
+        except OutputDirError:
+            self.abort()
+            raise
+        remove_stale_temps(self.out_dir)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -153,7 +217,7 @@ class ResultsWriter:
 
     # -- files
     def _tmp_path(self, name: str) -> Path:
-        path = self.out_dir / f".{name}.parquet.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        path = temp_name(self.out_dir / f"{name}.parquet")
         self._tmp[name] = path
         return path
 

@@ -35,6 +35,7 @@ _C2 = 0x94D049BB133111EB
 # stream tags
 (S_THINK, S_KIND, S_LEN, S_ADDR, S_PAGE, S_FAULT_NS, S_PREEMPT, S_MIGRATE,
  S_WHERE, S_EVICT, S_WS, S_ARENA) = range(12)
+S_DROP = 12          # fastring live: the pages the fault helper drops
 
 
 def _mix_py(z):

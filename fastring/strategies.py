@@ -32,6 +32,12 @@ N = preemption off):
 ``commit_split``           LOCAL add if still on the reserving CPU, else an
                            atomic add to its REMOTE counter
 ``commit_atomic``          atomic add on one shared counter
+``commit_unsafe``          as ``commit_split``, but the add from another CPU
+                           is a plain one into LOCAL: the race the split
+                           counters exist to prevent. Refused unless
+                           ``live.allow_unsafe = true``; the simulation is
+                           sequential and runs it as ``commit_split``,
+                           ``fastring live`` runs the real race
 ``read_cs``                remember this CPU's context-switch count
 ``retry_if_cs_changed L N`` jump to L if the count changed since ``read_cs``,
                            at most N times; past that the record is written
@@ -75,6 +81,8 @@ OPS = {
     "read_cs": READ_CS, "retry_if_cs_changed": RETRY_IF_CS,
     "if_missing": IF_MISSING, "goto": GOTO, "end": END,
 }
+COMMIT_UNSAFE = END + 1
+OPS["commit_unsafe"] = COMMIT_UNSAFE
 OP_NAMES = {v: k for k, v in OPS.items()}
 USER_COPIES = (COPY_TO_SLOT, COPY_TO_SCRATCH, COPY_TO_BOUNCE)
 JUMPS = (RETRY_IF_CS, IF_MISSING, GOTO)
@@ -253,7 +261,7 @@ def _check_loops(name, code):
                 stack.append((nxt, iter(succ(nxt))))
 
 
-def _check_paths(name, code):
+def _check_paths(name, code, allow_unsafe=False):
     """Walk every path with an abstract state and reject unsafe programs."""
     n = len(code)
     # state: (pc, reserved, preempt_off, migrate_off, pinned_since_reserve,
@@ -336,7 +344,12 @@ def _check_paths(name, code):
             if not poff:
                 fail("reserve outside a preempt-off section")
             res, pinned = True, True
-        elif op in (COMMIT_LOCAL, COMMIT_SPLIT, COMMIT_ATOMIC, ROLLBACK):
+        elif op in (COMMIT_LOCAL, COMMIT_SPLIT, COMMIT_ATOMIC, COMMIT_UNSAFE,
+                    ROLLBACK):
+            if op == COMMIT_UNSAFE and not allow_unsafe:
+                fail("commit_unsafe adds to another CPU's counter without an "
+                     "atomic and loses commits; set live.allow_unsafe = true "
+                     "to run it on purpose")
             if not res:
                 fail("commit or rollback before reserve")
             if op in (COMMIT_LOCAL, ROLLBACK) and not pinned:
@@ -353,8 +366,9 @@ def _check_paths(name, code):
             todo.append((p, res, poff, moff, pinned, scr, balloc, bfull))
 
 
-def compile_program(name: str, program) -> np.ndarray:
-    """Parse and check ``program`` (list of step strings); return its rows."""
+def compile_program(name: str, program, allow_unsafe: bool = False) -> np.ndarray:
+    """Parse and check ``program`` (list of step strings); return its rows.
+    ``allow_unsafe`` admits ``commit_unsafe`` (``live.allow_unsafe``)."""
     if isinstance(program, str) or not program:
         raise ProgramError(f"strategies.{name}.program must be a non-empty "
                            f"list of steps")
@@ -368,7 +382,7 @@ def compile_program(name: str, program) -> np.ndarray:
         n_bounded += row[OP] in BOUNDED
         code.append(row)
     _check_loops(name, code)
-    _check_paths(name, code)
+    _check_paths(name, code, allow_unsafe)
     code.append([END, 0, -1, 0, -1])       # falling off the end finishes
     return np.array(code, dtype=np.int64)
 
@@ -379,7 +393,8 @@ def programs(cfg: dict) -> dict[str, np.ndarray]:
     out = {}
     for name in cfg["run"]["strategies"]:
         program = user[name]["program"] if name in user else BUILTIN[name][1]
-        out[name] = compile_program(name, program)
+        out[name] = compile_program(
+            name, program, cfg.get("live", {}).get("allow_unsafe", False))
     return out
 
 

@@ -126,6 +126,8 @@ from . import __version__
 from . import config as C
 from . import strategies as S
 from .config import ConfigError
+from .results import remove_stale_temps, temp_name
+from .signals import exit_status, sigterm_as_interrupt
 
 DEFAULT_OUT = Path("results") / "sweep"
 RUNS_DIR = "runs"
@@ -564,7 +566,7 @@ class _Progress:
 # ------------------------------------------------------------- the output
 
 def _write_atomic(path: Path, data: bytes | str):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_name(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
     with open(tmp, "wb") as fh:
@@ -588,7 +590,7 @@ def _write_cell(out: Path, cell: Cell, runs: pa.Table):
         part = runs.filter(pc.equal(runs["strategy"], strategy)).drop_columns(["strategy"])
         final = _cell_path(out, strategy, cell.id)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        tmp = temp_name(final)
         pq.write_table(part, tmp, compression=COMPRESSION)
         os.replace(tmp, final)
 
@@ -753,7 +755,7 @@ def run_sweep(grid, out=None, scheduler=None, workers=None, progress=True,
         try:
             old = _prepare_out(out, grid, force)
             out.mkdir(parents=True, exist_ok=True)
-            _write_atomic(out / GRID_FILE, grid.text)
+            remove_stale_temps(out, recursive=True)      # of a killed sweep
         except OSError as exc:
             raise SweepError(f"{out}: cannot write the results there: {exc}") from None
 
@@ -776,6 +778,18 @@ def run_sweep(grid, out=None, scheduler=None, workers=None, progress=True,
                 cells_meta[c.id]["status"] = "done"
             else:
                 todo.append(c)
+        failures = [_failure_record(c, "validate", c.error, None, grid.base)
+                    for c in grid.invalid_cells]
+        if not todo and old is not None:
+            # finished before: leave the directory (maybe committed) as it is
+            return Outcome(out, grid, _read_cells(out, grid.cells, _grid_meta(grid)),
+                           skipped=skipped, failures=failures)
+        try:
+            if (not (out / GRID_FILE).is_file()
+                    or (out / GRID_FILE).read_text(encoding="utf-8") != grid.text):
+                _write_atomic(out / GRID_FILE, grid.text)
+        except OSError as exc:
+            raise SweepError(f"{out}: cannot write the results there: {exc}") from None
         n_workers = workers if workers is not None else default_workers()
         mode = ("processes" if n_workers > 1 else "serial") if scheduler is None else \
             ("dask-local" if scheduler == "local" else "dask")
@@ -797,8 +811,6 @@ def run_sweep(grid, out=None, scheduler=None, workers=None, progress=True,
             _write_atomic(out / MANIFEST_FILE, json.dumps(manifest, indent=1,
                                                           default=str) + "\n")
 
-        failures = [_failure_record(c, "validate", c.error, None, grid.base)
-                    for c in grid.invalid_cells]
         entry["failed"] = [c.id for c in grid.invalid_cells]
 
         def save_failures():
@@ -957,15 +969,16 @@ def main(argv: list[str] | None = None) -> int:
               "scheduler (its workers are started separately)", file=err)
         workers = None
     try:
-        res = run_sweep(grid, args.out, args.scheduler, workers,
-                        progress=not args.no_progress, force=args.force)
+        with sigterm_as_interrupt():
+            res = run_sweep(grid, args.out, args.scheduler, workers,
+                            progress=not args.no_progress, force=args.force)
     except SweepError as exc:
         print(f"fastring sweep: {exc}", file=err)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"\nfastring sweep: interrupted; completed cells are kept in "
               f"{args.out}: run the same command again to resume", file=err)
-        return 130
+        return exit_status(exc)
     for w in res.warnings:
         print(f"fastring sweep: warning: {w}", file=err)
     n = len(grid.cells)

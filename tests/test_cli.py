@@ -9,11 +9,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from fastring import cli
+from fastring.progress import ProgressBar, fmt_duration
 
 SMALL = ["--events", "2000", "--strategy", "nofault",
          "--strategy", "copy_then_commit"]
-COLUMNS = ("events/s", "p50", "p99", "max", "full", "wrap", "big",
-           "data_missing", "copy amp", "remote commits", "cpu ns/event")
+COLUMNS = ("tracer", "ns/event", "latency", "p99", "max", "preempt-off", "pin",
+           "lost", "data", "missing")
 
 
 def fastring(*args, cwd=None):
@@ -26,14 +27,22 @@ def test_run_end_to_end(tmp_path):
     p = fastring("run", *SMALL, "--seed", "3", "--events-table",
                  "--set", "buffer.mode=overwrite", "--out", str(out))
     assert p.returncode == 0, p.stderr
-    assert p.stderr == ""                 # no progress bar: not a terminal
+    # no progress bar (not a terminal); at most the note of a first run
+    assert p.stderr in ("", ) or p.stderr.startswith("compiling kernels (first run only")
     lines = p.stdout.splitlines()
     table = "\n".join(lines[:4])
     for col in COLUMNS:
         assert col in table
-    assert "latency" in lines[0] and "lost" in lines[0]
+    assert "events/s" not in table        # the simulator's speed: in the footer
+    assert lines[0].split()[0] == "tracer" and "latency" in lines[0]
+    assert lines[1].split()[:2] == ["strategy", "ns/event"]
     assert lines[2].startswith("nofault ") and lines[3].startswith("copy_then_commit ")
-    assert "wrote runs.parquet, buffers.parquet, events.parquet to" in p.stdout
+    assert all(len(line) <= 100 for line in lines[:4])
+    assert "Verdict" in p.stdout and "Pareto front" in p.stdout
+    footer = lines[-1]
+    assert footer.startswith("simulator: 2 strategies x 2000 events")
+    assert "events/s simulated, not a tracer figure" in footer
+    assert "wrote runs.parquet, buffers.parquet, events.parquet to" in footer
     assert str(out) in p.stdout
     assert sorted(os.listdir(out)) == ["buffers.parquet", "events.parquet",
                                        "runs.parquet"]
@@ -74,6 +83,10 @@ BAD = [
     (["--config", "BAD.toml"], "BAD.toml", "invalid TOML"),
     (["--set", 'strategies.mine.program=["reserve", "jump nowhere"]',
       "--strategy", "mine"], "strategies.mine", ""),
+    (["--set", "run.events=5"], "--set run.events=5", "give one of them"),
+    (["--seed", "2", "--set", "run.seed=3"], "run.seed", "give one of them"),
+    (["--format", "xml"], "'xml'", "table, csv, json, markdown"),
+    (["--columns", "latency_p99_ns,bogus"], "'bogus'", "pin_max_ns"),
 ]
 
 
@@ -185,12 +198,14 @@ def test_dispatch_missing_module(monkeypatch, capsys):
     assert "sweep" in capsys.readouterr().err
 
 
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
 def test_progress_bar():
-    class Tty(io.StringIO):
-        def isatty(self):
-            return True
     tty = Tty()
-    bar = cli.ProgressBar(["a", "b"], 1000, stream=tty, delay=0.0)
+    bar = ProgressBar(["a", "b"], 1000, stream=tty, delay=0.0)
     bar("a", 500, 1000)
     bar("b", 1000, 1000)
     text = tty.getvalue()
@@ -198,10 +213,99 @@ def test_progress_bar():
     bar.close()
     assert tty.getvalue().endswith("\r\033[K")
     quiet = Tty()
-    slow = cli.ProgressBar(["a"], 10, stream=quiet, delay=60.0)
+    slow = ProgressBar(["a"], 10, stream=quiet, delay=60.0)
     slow("a", 5, 10)                        # not shown before the delay
     assert quiet.getvalue() == ""
     pipe = io.StringIO()
-    off = cli.ProgressBar(["a"], 10, stream=pipe, delay=0.0)
+    off = ProgressBar(["a"], 10, stream=pipe, delay=0.0)
     off("a", 5, 10)                         # not a terminal
     assert pipe.getvalue() == ""
+
+
+def test_progress_eta_is_sane_from_the_first_update():
+    """The kernels compile before the bar starts (progress.warm_up), and the
+    ETA comes from the rate since the first update: a slow start (loading,
+    the first chunk) does not inflate it."""
+    now = [100.0]
+    bar = ProgressBar(["a", "b"], 1000, stream=Tty(), delay=0.0, clock=lambda: now[0])
+    now[0] = 101.0                            # 1 s in, 10% done: 9 s left
+    assert bar.eta(now[0], bar.fraction("a", 200, 1000)) == pytest.approx(9.0)
+    bar("a", 200, 1000)
+    now[0] = 130.0                            # a slow spell is forgotten once
+    bar("a", 400, 1000)                       # the rate since then is known
+    now[0] = 131.0
+    assert bar.eta(now[0], bar.fraction("a", 600, 1000)) == pytest.approx(
+        30.0 * 0.7 / 0.2)
+    assert fmt_duration(7.4) == "7s" and fmt_duration(185) == "3m05s"
+    assert fmt_duration(3720) == "1h02m" and fmt_duration(float("nan")) == "?"
+
+
+@pytest.mark.parametrize("cols", range(4, 120))
+def test_progress_line_never_cuts_a_number(cols):
+    bar = ProgressBar(["copy_then_commit_atomic", "b"], 1_000_000, stream=Tty(),
+                      delay=0.0, clock=lambda: 1000.0)
+    bar.t0 = 900.0
+    full = bar.line("copy_then_commit_atomic", 123_456, 1_000_000, 1000.0, 1000)
+    line = bar.line("copy_then_commit_atomic", 123_456, 1_000_000, 1000.0, cols)
+    assert len(line) <= max(cols - 1, 4)
+    words = lambda text: {w.strip(",") for w in text.split()}   # noqa: E731
+    assert words(line) <= words(full)                  # whole words only
+    assert "%" in line
+
+
+def test_first_run_says_it_compiles(tmp_path, capsys, monkeypatch):
+    from fastring import kernel_cache
+    monkeypatch.setattr(kernel_cache, "is_cold", lambda: True)
+    monkeypatch.setattr(kernel_cache, "record_compile_s", lambda s: None)
+    monkeypatch.setattr(kernel_cache, "expected_compile_s", lambda: 42)
+    assert cli.main(["run", *SMALL, "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("compiling kernels (first run only, about 42 s)\n")
+
+
+def test_kernel_cache_is_warm_after_a_run(tmp_path):
+    from fastring import kernel_cache
+    assert cli.main(["run", *SMALL, "--out", str(tmp_path / "o")]) == 0
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") == "0":
+        assert kernel_cache.is_cold() is False
+    kernel_cache.record_compile_s(12.3)
+    assert kernel_cache.expected_compile_s() == 12
+
+
+# ------------------------------------------------------------ output formats
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
+def test_run_formats(fmt, tmp_path):
+    import csv
+    import json
+    p = fastring("run", *SMALL, "--format", fmt, "--columns",
+                 "latency_max_ns,pin_max_ns", "--columns", "lost,restarts",
+                 "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr
+    runs = pq.read_table(tmp_path / "o" / "runs.parquet").to_pylist()
+    keys = ["strategy", "latency_max_ns", "pin_max_ns", "lost", "restarts"]
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(p.stdout)))
+        assert list(rows[0]) == keys
+        assert float(rows[1]["pin_max_ns"]) == runs[1]["pin_max_ns"]
+        assert "simulator:" in p.stderr and "simulator:" not in p.stdout
+    elif fmt == "json":
+        rows = json.loads(p.stdout)
+        assert [list(r) for r in rows] == [keys, keys]
+        assert rows[0]["latency_max_ns"] == runs[0]["latency_max_ns"]
+        assert rows[1]["lost"] == runs[1]["lost_full"] + runs[1]["lost_wrap"] + runs[1]["lost_big"]
+    else:
+        lines = p.stdout.splitlines()
+        assert lines[0] == "| strategy | latency max | pin max | lost | restarts |"
+        assert lines[1] == "|:---|---:|---:|---:|---:|"
+
+
+def test_default_table_fits_100_columns_with_extreme_values():
+    from fastring.report import render
+    row = {"strategy": "copy_then_commit_atomic", "cpu_ns_per_event": 123456.7,
+           "latency_p99_ns": 1.23e12, "latency_max_ns": 9.99e14,
+           "preempt_off_max_ns": 123.456e9, "pin_p99_ns": 1.5e9, "pin_max_ns": 9.87e13,
+           "lost_full": 10**15, "lost_wrap": 0, "lost_big": 0, "data_missing": 9.99e14,
+           "events": 10**15}
+    text = render([row, {**row, "strategy": "nofault"}], micro="µ")
+    assert max(len(line) for line in text.splitlines()) <= 100, text

@@ -75,6 +75,9 @@ CASES = {
         ["preempt_off", "reserve", "preempt_on", "preempt_off", "rollback",
          "preempt_on"],
         "program[4]", "may have migrated"),
+    "commit_unsafe without live.allow_unsafe": (
+        ["preempt_off", "reserve", "commit_unsafe", "preempt_on"],
+        "program[2]", "commit_unsafe adds to another CPU's counter without an"),
     # the whole program
     "empty program": ([], "non-empty list", ""),
     "too many steps": (["preempt_off", "preempt_on"] * (S.MAX_STEPS // 2 + 1),

@@ -58,15 +58,15 @@ def test_comparison_table_text_and_markdown(run_dir):
     text = report.comparison_table(runs, micro="u")
     lines = text.splitlines()
     assert len(lines) == 4
-    assert "latency" in lines[0] and "lost" in lines[0]
-    assert lines[1].split()[:2] == ["strategy", "events/s"]
+    assert "latency" in lines[0] and "pin" in lines[0]
+    assert lines[1].split()[:2] == ["strategy", "ns/event"]
     assert lines[2].startswith("nofault") and lines[3].startswith("copy_then_commit")
     assert re.search(r"\d(ns|us|ms)\b", lines[2])   # time units
     assert "µ" not in text                               # micro="u"
-    assert re.search(r"\d\.\d\dx\b", lines[2])        # copy amplification
-    md = report.comparison_table(runs, markdown=True)
+    md = report.comparison_table(runs, markdown=True, columns=report.table.REPORT_COLUMNS)
     rows = md.splitlines()
-    assert rows[0].startswith("| strategy | events/s | latency p50")
+    assert rows[0].startswith("| strategy | tracer ns/event | latency p50")
+    assert re.search(r"\d\.\d\dx\b", rows[2])        # copy amplification
     assert rows[1].startswith("|:---|---:")
     assert len(rows) == 4 and all(r.count("|") == rows[0].count("|") for r in rows)
     row = runs.to_pylist()[0]
@@ -97,7 +97,7 @@ def test_report_from_events(run_dir, tmp_path, capsys):
     md = (out / "summary.md").read_text(encoding="utf-8")
     for name in PLOTS:
         assert f"]({name})" in md
-    assert "| strategy | events/s |" in md
+    assert "| strategy | tracer ns/event |" in md
     assert "exact, from the per-event table" in md
     assert "nofault" in md and "copy_then_commit" in md
 
@@ -137,7 +137,7 @@ def test_report_sweep_plain_file(sweep_runs, tmp_path):
     md = (d / "summary.md").read_text(encoding="utf-8")
     assert "](sweep_faults.p_major.png)" in md
     assert "Swept: `faults.p_major` = 0.0001, 0.05" in md
-    assert "| strategy | faults.p_major | events/s |" in md
+    assert "| strategy | faults.p_major | tracer ns/event |" in md
 
 
 def test_report_sweep_hive_dataset(sweep_runs, tmp_path):
@@ -169,3 +169,92 @@ def test_report_without_matplotlib(run_dir, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "pip install 'fastring[plot]'" in err
     assert not out.exists()
+
+
+# ------------------------------------------------------- readable plots (#12)
+
+@pytest.mark.parametrize("value,text", [
+    (1e-5, "0.001%"), (1.234e-6, "0.000123%"), (0.00012345, "0.0123%"),
+    (0.5, "50%"), (0, "0"), (float("nan"), "-")])
+def test_fmt_fraction_never_rounds_to_zero(value, text):
+    assert report.fmt_fraction(value) == text
+
+
+def _rows(runs):
+    from fastring.report.runs import sorted_rows
+    return sorted_rows(runs, report.varying_columns(runs))
+
+
+def _figure():
+    from fastring.report.style import figure_class
+    return figure_class()
+
+
+def test_histogram_cdfs_are_steps_and_identical_curves_say_so(run_dir):
+    from fastring.report.dists import dist_figure
+    rows = pq.read_table(run_dir / "runs.parquet").to_pylist()
+    twin = {**rows[0], "strategy": "twin"}           # the same curve again
+    rows = [rows[0], twin, rows[1]]
+    colors = report.strategy_colors([r["strategy"] for r in rows])
+    fig = dist_figure(_figure(), "t", "latency", rows, [], None, colors, "x")
+    cdf = fig.axes[0]
+    assert {line.get_drawstyle() for line in cdf.lines} == {"steps-post"}
+    labels = cdf.get_legend_handles_labels()[1]
+    assert labels == ["nofault", "twin (same as nofault)", "copy_then_commit"]
+    styles = {(line.get_linestyle(), line.get_marker()) for line in cdf.lines}
+    assert len(styles) == 3                          # each its own dashes and marker
+
+
+def test_sweep_figures_colour_bar_and_all_zero_panels(sweep_runs):
+    from fastring.report.dists import dist_figure
+    from fastring.report.figures import sweep_figure
+    rows = _rows(sweep_runs)
+    colors = report.strategy_colors([r["strategy"] for r in rows])
+    fig = dist_figure(_figure(), "t", "latency", rows, ["faults.p_major"], None,
+                      colors, "x")
+    bars = [ax for ax in fig.axes if ax.get_ylabel() == "faults.p_major"]
+    assert len(bars) == 1                            # the colour bar, labelled
+    zero = [{**r, "data_missing": 0} for r in rows]
+    fig = sweep_figure(_figure(), zero, "faults.p_major", [], colors)
+    panel = next(ax for ax in fig.axes if ax.get_title().startswith("data missing"))
+    assert any("all zero" in t.get_text() for t in panel.texts)
+    assert panel.get_yticks().size == 0             # no meaningless -4%..4% axis
+    lost = next(ax for ax in fig.axes if ax.get_title().startswith("events lost"))
+    assert not any("all zero" in t.get_text() for t in lost.texts) or \
+        all(r["lost_full"] + r["lost_wrap"] + r["lost_big"] == 0 for r in rows)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "pin max (reserve to commit)" in titles and "pin p99 (reserve to commit)" in titles
+
+
+def test_pin_vs_loss_uses_pin_max_and_counts_data_missing(run_dir):
+    from fastring.report.figures import pin_loss_figure
+    rows = pq.read_table(run_dir / "runs.parquet").to_pylist()
+    rows[0] = {**rows[0], "data_missing": 7, "lost_full": 0, "lost_wrap": 0, "lost_big": 0}
+    colors = report.strategy_colors([r["strategy"] for r in rows])
+    ax = pin_loss_figure(_figure(), rows, [], colors).axes[0]
+    points = {line.get_label(): (line.get_xdata()[0], line.get_ydata()[0])
+              for line in ax.lines}
+    assert points["nofault"] == (rows[0]["pin_max_ns"], 7 / rows[0]["events"])
+    assert "pin max" in ax.get_xlabel() and "data_missing" in ax.get_ylabel()
+
+
+def test_report_html_is_self_contained(run_dir, tmp_path):
+    import base64
+    import html
+    out = tmp_path / "rep"
+    written = report.make_report(run_dir, out)
+    assert "report.html" in written
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(imgs) == len(PLOTS)
+    assert base64.b64decode(imgs[0]) == (out / "latency_cdf.png").read_bytes()
+    assert "<th>ns/event</th>" in page and "Verdict" in page
+    assert '\nsubbuf_size = 4096\n' in html.unescape(page)      # the config
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_report_unwritable_out_exit_2(run_dir, capsys):
+    assert cli.main(["report", str(run_dir), "--out", "/proc"]) == 2
+    assert "cannot write there" in capsys.readouterr().err

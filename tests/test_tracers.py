@@ -1,4 +1,4 @@
-"""``fastring compare``: the real-tracer comparisons (fastring/tracers/).
+"""``fastring validate``: the real-tracer comparisons (fastring/tracers/).
 
 No timing is asserted (the machine is shared); the tests check that a real
 run fills both columns with finite figures, and that a missing tracer is bad
@@ -26,19 +26,19 @@ def _cli(*args, env=None):
                                **(env or {})}, timeout=300)
 
 
-def test_compare_without_lttng_exits_2_with_the_install_command(tmp_path):
+def test_validate_without_lttng_exits_2_with_the_install_command(tmp_path):
     # an empty PATH: no lttng, no lttng-sessiond
-    p = _cli("compare", "lttng-ust", "--events", "10", env={"PATH": str(tmp_path)})
+    p = _cli("validate", "lttng-ust", "--events", "10", env={"PATH": str(tmp_path)})
     assert p.returncode == 2, p.stderr
     assert "not installed" in p.stderr
     assert "apt-get install -y lttng-tools liblttng-ust-dev babeltrace2" in p.stderr
     assert "Traceback" not in p.stderr
 
 
-def test_compare_rejects_bad_options():
-    p = _cli("compare", "lttng-ust", "--runs", "0")
+def test_validate_rejects_bad_options():
+    p = _cli("validate", "lttng-ust", "--runs", "0")
     assert p.returncode == 2 and "--runs" in p.stderr
-    p = _cli("compare", "no-such-tracer")
+    p = _cli("validate", "no-such-tracer")
     assert p.returncode == 2
 
 

@@ -297,6 +297,7 @@ class Reference:
             S.ROLLBACK: self.op_rollback,
             S.COMMIT_LOCAL: self.op_commit,
             S.COMMIT_SPLIT: self.op_commit,
+            S.COMMIT_UNSAFE: self.op_commit,
             S.COMMIT_ATOMIC: self.op_commit,
             S.READ_CS: self.op_read_cs,
             S.RETRY_IF_CS: self.op_retry_if_cs,
@@ -697,7 +698,7 @@ class Reference:
         moved = task.cpu != b
         if op == S.COMMIT_ATOMIC:
             how, dur = "atomic", self.cost["atomic_add"]
-        elif op == S.COMMIT_SPLIT and moved:
+        elif op in (S.COMMIT_SPLIT, S.COMMIT_UNSAFE) and moved:
             how, dur = "remote", self.cost["atomic_add_contended"]
         else:
             how, dur = "local", self.cost["local_add"]

@@ -1,7 +1,7 @@
-"""``fastring compare``: the model against real tracers on this host.
+"""``fastring validate``: the model against real tracers on this host.
 
-``fastring compare lttng-ust`` runs real LTTng-UST sessions
-(:mod:`fastring.tracers.lttng_ust`); ``fastring compare ftrace`` writes to the
+``fastring validate lttng-ust`` runs real LTTng-UST sessions
+(:mod:`fastring.tracers.lttng_ust`); ``fastring validate ftrace`` writes to the
 kernel's ``trace_marker`` (:mod:`fastring.tracers.ftrace`). Each measures ns
 per event, predicts the same cases with the model on a host cost profile, and
 writes a side-by-side Markdown table. A tracer that is not installed or
@@ -24,7 +24,7 @@ DEFAULT_PROFILE = "results/calibration/host.toml"
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        prog="fastring compare",
+        prog="fastring validate",
         description="Measure a real tracer's ns per event on this host and "
                     "print it beside the model's prediction.")
     ap.add_argument("tracer", choices=("lttng-ust", "ftrace"))
@@ -62,11 +62,11 @@ def _profile(arg, work: Path) -> str:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if min(args.events, args.runs, args.sim_events) < 1:
-        print("fastring compare: --events, --runs and --sim-events must be "
+        print("fastring validate: --events, --runs and --sim-events must be "
               ">= 1", file=sys.stderr)
         return EXIT_USAGE
     if args.runs > 64:
-        print("fastring compare: --runs must be <= 64", file=sys.stderr)
+        print("fastring validate: --runs must be <= 64", file=sys.stderr)
         return EXIT_USAGE
     import tempfile
     from fastring import costs
@@ -84,10 +84,10 @@ def main(argv=None) -> int:
                             perf=args.perf)
             text = T.format_report(res, machine_facts())
     except Unavailable as exc:
-        print(f"fastring compare {args.tracer}: {exc}", file=sys.stderr)
+        print(f"fastring validate {args.tracer}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:                 # a bad profile
-        print(f"fastring compare: {exc}", file=sys.stderr)
+        print(f"fastring validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(text)
     if args.out:

@@ -396,7 +396,7 @@ def format_report(res: dict, facts: dict) -> str:
            + ("" if n_ok == len(res["rows"]) or not res["perf"] else
               " Where not, the perf section below names the cost the model "
               "misses."), "",
-           f"Command: `fastring compare lttng-ust --events {res['events']} "
+           f"Command: `fastring validate lttng-ust --events {res['events']} "
            f"--runs {res['runs']} --profile {res['profile']}"
            f"{' --perf' if res['perf'] else ''}`", "",
            "Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()), "",
