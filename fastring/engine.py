@@ -121,12 +121,12 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
 # -- the queue of pending happenings: (time, code), smallest first ------------
 # A 4-ary heap (half the depth of a binary one) of pairs ``(heap_t[i],
 # heap_v[i])``, compared without branches on the comparison's outcome (which
-# a CPU cannot predict): as fast as the binary heap it replaces at 20
-# entries, 1.25-1.5x faster at 320 to 5120 (``benchmarks/heap_variants.py``). Codes are unique among pending entries
-# (a task or a reader is pending at most once), so the pop order is the total
-# order of the pairs, whatever the heap's shape: the same as ``heapq`` in the
-# reference. Packing (time, code) into one int64 key was 1.6-2x faster still,
-# but would take the code's bits from time; time keeps all 64 bits.
+# a CPU cannot predict): faster than the binary heap it replaces, 1.06x at
+# 20 entries, 1.25-1.3x at 320 to 5120 (``benchmarks/heap_variants.py``).
+# Codes are unique among pending entries (a task or a reader is pending at
+# most once), so the pop order is the total order of the pairs, whatever the
+# heap's shape: the same as ``heapq`` in the reference. Packing (time, code) into one int64 key was 1.5-1.6x faster
+# still, but would take the code's bits from time; time keeps all 64 bits.
 
 @njit(cache=True, _nrt=False, inline="always")
 def _less(ta, va, tb, vb):
