@@ -125,8 +125,9 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
 # 20 entries, 1.25-1.3x at 320 to 5120 (``benchmarks/heap_variants.py``).
 # Codes are unique among pending entries (a task or a reader is pending at
 # most once), so the pop order is the total order of the pairs, whatever the
-# heap's shape: the same as ``heapq`` in the reference. Packing (time, code) into one int64 key was 1.5-1.6x faster
-# still, but would take the code's bits from time; time keeps all 64 bits.
+# heap's shape: the same as ``heapq`` in the reference. Packing (time, code)
+# into one int64 key was 1.5-1.6x faster still, but would take the code's
+# bits from time; time keeps all 64 bits.
 
 @njit(cache=True, _nrt=False, inline="always")
 def _less(ta, va, tb, vb):
