@@ -159,11 +159,13 @@ def event_batch(rows: np.ndarray, strategy: str, kinds: list[str]) -> pa.RecordB
     col = {name: rows[:, i] for i, name in enumerate(E.EVENT_COLUMNS)}
     ns = lambda a: pa.array(a / 1000.0, pa.float64())
     n = len(rows)
+    names = pa.array(np.asarray(kinds, dtype=object)[col["kind"]], pa.string())
     return pa.RecordBatch.from_pydict({
         "strategy": pa.array([strategy] * n, pa.string()),
         "event": pa.array(col["event"], pa.int64()),
         "task": pa.array(col["task"], pa.int32()),
-        "kind": pa.array(np.asarray(kinds, dtype=object)[col["kind"]], pa.string()),
+        "kind": names,
+        "syscall": names,              # the kind's name: a syscall's, replayed or drawn
         "payload_len": pa.array(col["payload_len"], pa.int64()),
         "start_ns": ns(col["start_ps"]),
         "end_ns": ns(col["end_ps"]),

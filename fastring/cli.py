@@ -8,6 +8,7 @@
 ``fastring sweep``      run a parameter sweep (``fastring.sweep``)
 ``fastring calibrate``  measure a cost profile for this host (``fastring.calibrate``)
 ``fastring validate``   a real tracer beside the model's prediction (``fastring.tracers``)
+``fastring fit``        fit a synthetic workload to an strace capture (``fastring.fit``)
 
 A command is a function ``_add_NAME(sub)`` that adds its sub-parser and sets
 ``handler``; :data:`COMMANDS` lists them in ``--help`` order. Commands with
@@ -43,6 +44,8 @@ DELEGATED = {
     "live": ("fastring.live.cli",
              "run the strategies on real threads with real atomics and faults "
              "(options: fastring live --help)"),
+    "fit": ("fastring.fit", "fit a synthetic workload to an strace capture "
+                            "(options: fastring fit --help)"),
 }
 
 

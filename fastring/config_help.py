@@ -40,10 +40,15 @@ MEANINGS = {
     "workload.source": "synthetic: the syscall mix below; trace: replay an strace capture",
     "workload.trace": "the strace -f -tt -T capture replayed when source = \"trace\"",
     "workload.trace_loops": "how many times the capture is replayed",
-    "workload.capture": "which payloads a traced syscall carries: strings, ftrace-like "
-                        "or full buffers",
+    "workload.trace_skip_bad": "skip (and count) capture lines that are not strace "
+                               "output instead of stopping at the first",
+    "workload.capture": "what the tracer copies: strings only (lttng-modules), strings "
+                        "and entry buffers cut at capture_max (ftrace), or every buffer",
+    "workload.replace_mix": "the config's syscall kinds are the whole mix (fastring fit "
+                            "writes this) instead of merging into the default mix",
     "workload.think_ns": "mean think time between a task's syscalls (exponential)",
-    "workload.capture_max": "the most payload bytes one event captures",
+    "workload.capture_max": "the most payload bytes one event captures (default: the "
+                            "capture policy's: 4096, ftrace 63)",
     "workload.user_pages": "4 KiB pages of simulated user memory",
     "workload.working_set_pages": "pages each task draws its payload addresses from",
     "workload.syscalls": "the syscall mix: event kinds by name",

@@ -43,7 +43,7 @@ from .world import (KIND_GUIDE, F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PM
                     F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
                     FAULT_MINOR, P_ARENA, P_CAPMAX, P_EVENTS, P_MAXPG,
                     P_NCPU, P_NKINDS, P_NPAGES, P_NTASK, P_PERIOD, P_READ_PSB,
-                    P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, PAGE,
+                    P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, P_LOOPS, P_TRACE, PAGE,
                     PAYLOAD_NONE, PAYLOAD_STRING)
 
 (C_CLOCK, C_LADD, C_AADD, C_AADD_CONT, C_LCMPXCHG, C_ACMPXCHG, C_POFF, C_PON,
@@ -59,8 +59,8 @@ THINK, READY, RUN, SLEEP, DONE = range(5)
  T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_STATUS, T_POFF, T_MOFF,
  T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS, T_RETRIES,
  T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
- T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU,
- N_T) = range(37)
+ T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU, T_SEQ,
+ N_T) = range(38)
 # event status
 ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
 # cpu fields; a CPU's run queue is a FIFO list of tasks linked through
@@ -301,14 +301,50 @@ def draw_event(w, ev, task):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _trace_index(w, s, task):
+    """Replay: the index in the ``tr_*`` arrays of the task's next syscall,
+    or -1 when it has replayed all of them ``P_LOOPS`` times."""
+    first = w.tr_start[task]
+    n = w.tr_start[task + 1] - first
+    seq = s.t[task, T_SEQ]
+    if seq >= n * w.p[P_LOOPS]:
+        return np.int64(-1)
+    return first + seq % n
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _think(w, s, task, key, which):
+    """Think time (ps) before the task's next syscall: drawn (exponential,
+    counters ``(key, which)``), or the capture's gap when replaying."""
+    if w.p[P_TRACE]:
+        i = _trace_index(w, s, task)
+        return w.tr_think[i] if i >= 0 else np.int64(0)
+    return np.int64(exponential(u01(w.p[P_SEED], S_THINK, key, which), w.f[F_THINK]))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _no_more(w, s, task):
+    """Has this task issued its last event?"""
+    if w.p[P_TRACE]:
+        return _trace_index(w, s, task) < 0
+    return s.g[G_ISSUED] >= w.p[P_EVENTS]
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _issue(w, s, task, t):
-    """The task's think time ended: it issues the next syscall event."""
+    """The task's think time ended: it issues the next syscall event (the
+    next of its capture when replaying, else drawn)."""
     ev = s.g[G_ISSUED]
     s.g[G_ISSUED] = ev + 1
     s.t[task, T_EVENT] = ev
     s.t[task, T_PC:T_PIN + 1] = 0
     s.t[task, T_START:T_COMMIT_CPU + 1] = -1   # T_START: set when the probe runs
-    kind, length, addr = draw_event(w, ev, task)
+    if w.p[P_TRACE]:
+        i = _trace_index(w, s, task)
+        s.t[task, T_SEQ] += 1
+        kind, length, addr = w.tr_kind[i], w.tr_len[i], w.tr_addr[i]
+    else:
+        kind, length, addr = draw_event(w, ev, task)
     s.t[task, T_KIND] = kind
     s.t[task, T_LEN] = length
     s.t[task, T_ADDR] = addr
@@ -474,8 +510,7 @@ def _finish(w, s, task, t):
         s.g[G_ROWS] = r + 1
     s.g[G_COMPLETED] += 1
     s.t[task, T_STATE] = THINK
-    think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, s.t[task, T_EVENT], 1), w.f[F_THINK]))
-    heap_push(s, t + think, task)
+    heap_push(s, t + _think(w, s, task, s.t[task, T_EVENT], 1), task)
     _release(w, s, s.t[task, T_CPU], t)
 
 
@@ -687,8 +722,7 @@ def init(w, s, ring):
         s.t[task, T_STATE] = THINK
         s.t[task, T_CPU] = task % n_cpus
         s.t[task, T_EVENT] = -1
-        think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, task, 0), w.f[F_THINK]))
-        heap_push(s, think, task)
+        heap_push(s, _think(w, s, task, task, 0), task)
     for b in range(n_cpus):
         heap_push(s, w.p[P_PERIOD], n_tasks + b)
     if w.p[P_FMODEL] == 1:
@@ -713,7 +747,7 @@ def run_chunk(w, s, ring, prog, target):
         state = s.t[task, T_STATE]
         if state != RUN:
             if state == THINK:
-                if g[G_ISSUED] >= w.p[P_EVENTS]:
+                if _no_more(w, s, task):
                     s.t[task, T_STATE] = DONE
                     g[G_TASKS_DONE] += 1
                     if g[G_TASKS_DONE] == n_tasks:

@@ -68,6 +68,17 @@ ENGINE_GLOBALS = {E.G_ISSUED: "issued", E.G_COMPLETED: "completed",
 WALL = ("wall_s", "events_per_s")
 
 
+# the plain world of the schema defaults with the five-kind mix of fastring
+# 0.2 (a payload-less kind, strings, and buffers up to 4 KiB that overflow
+# small sub-buffers), so the busy runs below exercise every mechanism
+MECHANICS = {"tracer": {"preset": "none"}, "workload": {"replace_mix": True, "syscalls": {
+    "openat": {"weight": 0.25, "payload": "string", "len_median": 40.0, "len_sigma": 0.7},
+    "execve": {"weight": 0.02, "payload": "string", "len_median": 200.0, "len_sigma": 1.0},
+    "write": {"weight": 0.25, "payload": "buffer", "len_median": 256.0, "len_sigma": 1.5},
+    "read": {"weight": 0.25, "payload": "buffer", "len_median": 512.0, "len_sigma": 1.5},
+    "exit": {"weight": 0.23, "payload": "none"}}}}
+
+
 # -- configs -------------------------------------------------------------------
 
 def maybe_zero(hi):
@@ -115,6 +126,8 @@ def configs(draw, max_events=MAX_EVENTS):
                    "bytes_per_ns": draw(st.sampled_from([0.01, 0.2, 1.0, 5.0, 100.0])),
                    "verify": draw(st.sampled_from([True, True, False]))},
         "workload": {"think_ns": draw(maybe_zero(5000)),
+                     "capture": draw(st.sampled_from(["full", "full", "strings",
+                                                      "ftrace"])),
                      "capture_max": capture_max, "user_pages": user_pages,
                      "working_set_pages": draw(st.integers(1, user_pages)),
                      "syscalls": syscalls},
@@ -210,12 +223,14 @@ def test_engine_matches_reference(strategy, cfg):
 def test_engine_matches_reference_on_a_busy_run(strategy):
     """One larger run where everything happens at once."""
     cfg = C.load({
+        **MECHANICS,
         "run": {"seed": 11, "events": 600 if NO_JIT else 5000, "chunk_events": 97},
         "machine": {"n_cpus": 3, "tasks_per_cpu": 3, "timeslice_ns": 4000,
                     "p_migrate": 0.4},
         "buffer": {"subbuf_size": 1024, "n_subbuf": 4, "mode": "overwrite"},
         "reader": {"period_ns": 20_000, "bytes_per_ns": 0.5},
-        "workload": {"think_ns": 1000.0, "user_pages": 32, "working_set_pages": 8},
+        "workload": {**MECHANICS["workload"], "think_ns": 1000.0, "user_pages": 32, "working_set_pages": 8,
+                     "capture": "full"},
         "faults": {"model": "residency", "residency_ns": 5e4,
                    "p_major_given_missing": 0.2, "major_ns": 30_000.0,
                    "inject": [{"event": 7, "kind": "major", "delay_ns": 400_000}]},
@@ -236,12 +251,14 @@ def _summary_without_wall(summary):
 
 def _stress_config(**run):
     return C.load({
+        **MECHANICS,
         "run": {"seed": 5, "events": 300 if NO_JIT else 3000, **run},
         "machine": {"n_cpus": 2, "tasks_per_cpu": 3, "timeslice_ns": 5000,
                     "p_migrate": 0.3},
         "buffer": {"subbuf_size": 1024, "n_subbuf": 2},
         "reader": {"period_ns": 30_000},
-        "workload": {"think_ns": 2000.0, "user_pages": 16, "working_set_pages": 4},
+        "workload": {**MECHANICS["workload"], "think_ns": 2000.0, "user_pages": 16, "working_set_pages": 4,
+                     "capture": "full"},
         "faults": {"p_minor": 0.1, "p_major": 0.05, "major_ns": 20_000.0,
                    "inject": [{"event": 3, "kind": "major", "delay_ns": 1_000_000},
                               {"event": 40, "kind": "minor", "delay_ns": 5000}]},
@@ -309,9 +326,9 @@ def test_reference_timing_by_hand():
     """One task, no faults, no think time: the probe starts after the
     context switch that gives the task its CPU; its latency is the sum of the
     step costs of ``nofault``."""
-    cfg = C.load({"run": {"events": 1},
+    cfg = C.load({**MECHANICS, "run": {"events": 1},
                   "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
-                  "workload": {"think_ns": 0.0, "user_pages": 4,
+                  "workload": {**MECHANICS["workload"], "think_ns": 0.0, "user_pages": 4,
                                "working_set_pages": 1},
                   "faults": {"p_minor": 0.0, "p_major": 0.0}}, ONE_KIND)
     ref = simulate(cfg, "nofault")
@@ -338,9 +355,9 @@ def test_reference_timing_by_hand():
 def test_reference_injected_major_fault_sleeps():
     """A 5 ms injected major fault inside kmalloc_bounce's copy: the task
     sleeps that long (the CPU is free meanwhile), then finishes."""
-    cfg = C.load({"run": {"events": 1},
+    cfg = C.load({**MECHANICS, "run": {"events": 1},
                   "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
-                  "workload": {"think_ns": 0.0, "user_pages": 4,
+                  "workload": {**MECHANICS["workload"], "think_ns": 0.0, "user_pages": 4,
                                "working_set_pages": 1},
                   "faults": {"p_minor": 0.0, "p_major": 0.0,
                              "inject": [{"event": 0, "kind": "major",

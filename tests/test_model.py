@@ -21,6 +21,13 @@ NO_FAULTS = {"faults": {"p_minor": 0.0, "p_major": 0.0}}
 BIG_BUFFER = {"buffer": {"subbuf_size": 1 << 20, "n_subbuf": 4},
               "reader": {"period_ns": 10_000, "bytes_per_ns": 100.0}}
 VOLATILE = {"wall_s", "events_per_s"}
+# the mechanics are checked in the plain world of the schema defaults (no
+# tracer preset: full capture, 4 x 64 KiB buffers, a 100 us reader)
+MECHANICS = {"tracer": {"preset": "none"}}
+
+
+def load(source, overrides=()):
+    return C.load({**MECHANICS, **source}, overrides)
 
 
 def cfg(*parts, **run):
@@ -29,7 +36,7 @@ def cfg(*parts, **run):
         for section, values in part.items():
             merged.setdefault(section, {}).update(values)
     merged.setdefault("run", {}).update(run)
-    return C.load(merged)
+    return load(merged)
 
 
 def runs(config, events_table=False):
@@ -86,7 +93,7 @@ def only_write(length, sigma=0.0):
 def test_preempt_off_grows_with_payload_for_bounce_not_for_copy_then_commit():
     off = {}
     for length in (64, 4000):
-        c = C.load({**NO_FAULTS, **BIG_BUFFER, "run": {"events": 2000,
+        c = load({**NO_FAULTS, **BIG_BUFFER, "run": {"events": 2000,
                     "strategies": ["copy_then_commit", "kmalloc_bounce"]}},
                    [only_write(length)])
         rows = runs(c)
@@ -117,7 +124,7 @@ def test_remote_commit_only_after_migration_and_atomic_commits():
 
 @pytest.mark.parametrize("mode,counter", [("overwrite", "lost_wrap"), ("discard", "lost_full")])
 def test_long_major_fault_pins_subbuffer_and_others_drop(mode, counter):
-    c = C.load({
+    c = load({
         "run": {"events": 6000, "strategies": ["copy_then_commit", "kmalloc_bounce"]},
         "machine": {"n_cpus": 2, "tasks_per_cpu": 4, "p_migrate": 0.0},
         "buffer": {"subbuf_size": 4096, "n_subbuf": 4, "mode": mode},
@@ -149,7 +156,7 @@ def test_restart_on_fault_restarts_when_the_prefetched_page_is_evicted():
 def test_percpu_retry_retries_and_a_strategy_without_the_check_is_caught():
     torn = ["migrate_off", "copy_user_to_scratch", "preempt_off", "migrate_on",
             "reserve", "memcpy_scratch_to_slot", "commit_local", "preempt_on"]
-    c = C.load({"run": {"events": 6000, "strategies": ["percpu_retry", "torn"]},
+    c = load({"run": {"events": 6000, "strategies": ["percpu_retry", "torn"]},
                 "strategies": {"torn": {"program": torn}},
                 "machine": {"timeslice_ns": 200, "tasks_per_cpu": 4},
                 "faults": {"p_major": 0.01, "major_ns": 5000.0},

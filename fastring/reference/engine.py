@@ -35,6 +35,8 @@ kind, length,      ``S_KIND (event, 0)``, ``S_LEN (event, 0)``,
 address            ``S_ADDR (event, 0)``
 bernoulli pages    ``S_PAGE (event, j)``, ``j`` the page's index in the payload
 initial residency  ``S_EVICT (page, 2**40)``
+replayed capture   no draw for kind, length, address and think time: the
+                   world's ``tr_*`` arrays (:mod:`fastring.replay`)
 everything else    the task's per-event counter ``draws``, reset when the
                    event is issued: ``(event, draws)`` on the streams
                    ``S_MIGRATE``, ``S_WHERE``, ``S_PREEMPT``, ``S_FAULT_NS``
@@ -59,7 +61,8 @@ from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
                    u01_py)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
                      F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
-                     P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_NCPU, P_NTASK,
+                     P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_LOOPS, P_NCPU, P_NTASK,
+                     P_TRACE,
                      P_PERIOD, P_READ_PSB, P_SEED, P_TIMESLICE, P_VERIFY, PAGE,
                      PAYLOAD_NONE, PAYLOAD_STRING, prepare)
 from .buffer import HEADER_FMT, CpuBuffer
@@ -126,6 +129,7 @@ class Task:
     index: int
     cpu: int                          # the CPU it runs on / is queued on / last ran on
     state: str = "think"              # think, ready, run, sleep, done
+    seq: int = 0                      # replay: syscalls issued so far
     # the current event
     event: int = -1
     kind: int = 0
@@ -247,6 +251,13 @@ class Reference:
         self.injections = {int(e): (int(k), int(d)) for e, k, d in
                            zip(w.inj_event, w.inj_kind, w.inj_delay)}
         self.arena = bytes(w.arena)
+        # a replayed capture: each task's syscalls (kind, length, address,
+        # think time before it), replayed trace_loops times
+        self.replay = p[P_TRACE] != 0
+        self.loops = p[P_LOOPS]
+        self.script = [list(zip(*(map(int, a[w.tr_start[i]:w.tr_start[i + 1]])
+                                  for a in (w.tr_kind, w.tr_len, w.tr_addr, w.tr_think))))
+                       for i in range(self.n_tasks)] if self.replay else []
         self.n_kinds = len(self.kind_cdf)
 
         unknown = [c for c in EVENT_COLUMNS if c not in ROW_FIELDS]
@@ -324,10 +335,23 @@ class Reference:
         return self.n_tasks + b
 
     # -- start ------------------------------------------------------------------
+    def next_syscall(self, task: Task):
+        """Replay: (kind, length, addr, think) of the task's next syscall,
+        or None when it has replayed them all ``loops`` times."""
+        mine = self.script[task.index]
+        if task.seq >= len(mine) * self.loops:
+            return None
+        return mine[task.seq % len(mine)]
+
+    def think_time(self, task: Task, key: int, which: int) -> int:
+        if self.replay:
+            nxt = self.next_syscall(task)
+            return nxt[3] if nxt is not None else 0
+        return int(exponential(self.u(S_THINK, key, which), self.think_mean))
+
     def _init(self):
         for task in self.tasks:
-            think = int(exponential(self.u(S_THINK, task.index, 0), self.think_mean))
-            self.push(think, task.index)
+            self.push(self.think_time(task, task.index, 0), task.index)
         for b in range(self.n_cpus):
             self.push(self.read_period, self.reader_code(b))
         if self.residency_model:
@@ -363,7 +387,8 @@ class Reference:
                          now=self.now, hists=self.hist)
 
     def think_ends(self, task: Task, t: int):
-        if self.issued >= self.n_events:
+        if (self.next_syscall(task) is None if self.replay
+                else self.issued >= self.n_events):
             task.state = "done"
             self.tasks_done += 1
             if self.tasks_done == self.n_tasks:
@@ -409,16 +434,20 @@ class Reference:
         ev = self.issued
         self.issued += 1
         self.k["issued"] += 1
-        kind = bisect.bisect_right(self.kind_cdf, self.u(S_KIND, ev, 0))
-        kind = min(kind, self.n_kinds - 1)
-        length = 0
-        if self.kind_payload[kind] != PAYLOAD_NONE:
-            x = lognormal(self.u(S_LEN, ev, 0), self.kind_median[kind],
-                          self.kind_sigma[kind])
-            length = int(min(max(x + 0.5, 1.0), float(self.capture_max)))
-        span = max(self.ws_bytes, length)
-        base = min(self.ws_base[task.index], self.arena_size - span)
-        addr = base + int(self.u(S_ADDR, ev, 0) * (span - length + 1))
+        if self.replay:
+            kind, length, addr, _ = self.next_syscall(task)
+            task.seq += 1
+        else:
+            kind = bisect.bisect_right(self.kind_cdf, self.u(S_KIND, ev, 0))
+            kind = min(kind, self.n_kinds - 1)
+            length = 0
+            if self.kind_payload[kind] != PAYLOAD_NONE:
+                x = lognormal(self.u(S_LEN, ev, 0), self.kind_median[kind],
+                              self.kind_sigma[kind])
+                length = int(min(max(x + 0.5, 1.0), float(self.capture_max)))
+            span = max(self.ws_bytes, length)
+            base = min(self.ws_base[task.index], self.arena_size - span)
+            addr = base + int(self.u(S_ADDR, ev, 0) * (span - length + 1))
         inj_kind, inj_delay = self.injections.get(ev, (0, 0))
         task.begin_event(ev, kind, length, addr,
                          n_pages=self.capture_max // PAGE + 2,
@@ -516,8 +545,7 @@ class Reference:
             "cpu_ps": task.cpu_ps, "user_addr": task.addr}
         self.rows.append(tuple(row[c] for c in EVENT_COLUMNS))
         task.state = "think"
-        think = int(exponential(self.u(S_THINK, task.event, 1), self.think_mean))
-        self.push(t + think, task.index)
+        self.push(t + self.think_time(task, task.event, 1), task.index)
         self.release(task.cpu, t)
 
     # -- the probe, step by step ----------------------------------------------
