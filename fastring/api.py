@@ -18,6 +18,7 @@ import pyarrow as pa
 from . import buffer as B
 from . import config as C
 from . import engine as E
+from . import parallel as P
 from . import strategies as S
 from . import world as W
 from .histogram import bin_bounds, max_value, quantile
@@ -194,53 +195,81 @@ def event_batch(rows: np.ndarray, strategy: str, kinds: list[str]) -> pa.RecordB
     })
 
 
+def simulate_strategy(cfg: dict, name: str, world: W.World | None = None, prog=None,
+                      events_table: bool = False, progress: Progress | None = None,
+                      on_batch=None) -> tuple[dict, list[dict], list]:
+    """One strategy of ``cfg`` run to its end: its summary, its buffer rows
+    and (``events_table``) its per-event batches. The unit of work of
+    :func:`run`, in this process or in a worker (:mod:`fastring.parallel`)."""
+    kinds = W.kinds(cfg)
+    want_rows = events_table or on_batch is not None
+    sim = Simulation(cfg, name, world, events_table=want_rows, prog=prog)
+    batches = []
+
+    def take(rows):
+        batch = event_batch(rows, name, kinds)
+        if on_batch is not None:
+            on_batch(batch)
+        if events_table:
+            batches.append(batch)
+
+    summary = sim.run(progress, take if want_rows else None)
+    return summary, sim.buffer_rows(), batches
+
+
 def run(config=None, *, events_table: bool = False, overrides=(),
-        progress: Progress | None = None, on_batch=None) -> Results:
+        progress: Progress | None = None, on_batch=None, jobs: int | None = 1) -> Results:
     """Simulate every strategy of ``config`` and return the result tables.
 
     ``config``: None (defaults), a nested dict, a TOML path, or an already
     loaded config; ``overrides``: ``"section.key=value"`` strings.
     ``events_table``: also build the per-event table (memory grows with
     ``run.events``); ``on_batch(batch)`` instead streams it, batch by batch,
-    without keeping it. Raises :class:`fastring.config.ConfigError` (or
+    without keeping it. ``jobs``: strategies run in this many processes at
+    once (None: one per core; the tables are the same bit for bit); with
+    ``on_batch`` they run one after another here, so that batches stream in
+    order. Raises :class:`fastring.config.ConfigError` (or
     :class:`fastring.strategies.ProgramError`) before any kernel runs.
     """
     cfg = C.load(config, overrides)
     programs = S.programs(cfg)                # reject bad programs up front
-    world = W.prepare(cfg)
-    kinds = W.kinds(cfg)
+    names = cfg["run"]["strategies"]
+    jobs = P.default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise C.ConfigError(f"jobs: must be >= 1 (or None: one per core), got {jobs}")
+    if jobs > 1 and len(names) > 1 and on_batch is None:
+        results = P.run_strategies(cfg, jobs, events_table, progress)
+    else:
+        world = W.prepare(cfg)
+        results = [simulate_strategy(cfg, name, world, programs[name], events_table,
+                                     progress, on_batch) for name in names]
+    return _results(cfg, names, results, events_table)
+
+
+def _results(cfg: dict, names: list[str], results: list, events_table: bool) -> Results:
+    """The tables of a run from each strategy's (summary, buffer rows,
+    batches), in strategy order."""
     flat = C.flatten(cfg)
     runs, buffers, batches = [], [], []
-    want_rows = events_table or on_batch is not None
-    for name in cfg["run"]["strategies"]:
-        sim = Simulation(cfg, name, world, events_table=want_rows,
-                         prog=programs[name])
-
-        def take(rows, name=name):
-            batch = event_batch(rows, name, kinds)
-            if on_batch is not None:
-                on_batch(batch)
-            if events_table:
-                batches.append(batch)
-
-        summary = sim.run(progress, take if want_rows else None)
+    for name, (summary, buffer_rows, strategy_batches) in zip(names, results):
         if summary["inject_unapplied"]:
             warnings.warn(f"{name}: {summary['inject_unapplied']} of the "
                           f"{len(cfg['faults']['inject'])} faults.inject entries "
                           f"forced no fault (their event copied no user page, "
                           f"or is >= run.events); see the runs column "
-                          f"inject_unapplied", RuntimeWarning, stacklevel=2)
+                          f"inject_unapplied", RuntimeWarning, stacklevel=3)
         if summary["verify_errors"]:
             warnings.warn(f"{name}: the reader found {summary['verify_errors']} "
                           f"records whose bytes or headers are wrong", RuntimeWarning,
-                          stacklevel=2)
+                          stacklevel=3)
         runs.append({"strategy": name, **flat, **summary})
-        buffers.extend(sim.buffer_rows())
+        buffers.extend(buffer_rows)
+        batches.extend(strategy_batches)
     meta = schema_metadata(cfg)
     events = None
     if events_table:
         events = (pa.Table.from_batches(batches) if batches
-                  else _empty_events(kinds)).replace_schema_metadata(meta)
+                  else _empty_events(W.kinds(cfg))).replace_schema_metadata(meta)
     return Results(
         config=cfg,
         runs=_runs_table(runs).replace_schema_metadata(meta),

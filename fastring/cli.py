@@ -140,6 +140,9 @@ def _add_run(sub):
                      help="also write events.parquet, one row per event "
                           "(streamed to disk as it is produced; a few tens of "
                           "bytes per event)")
+    run.add_argument("--jobs", type=_int_arg, metavar="N",
+                     help="strategies run in N processes at once (default: "
+                          "one per core; same tables; with --events-table, one)")
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar (it is only shown on a terminal, "
                           "for runs longer than a second)")
@@ -313,7 +316,7 @@ def cmd_run(args) -> int:
                           enabled=False if args.no_progress else None)
         t0 = time.monotonic()
         try:
-            res = run_sim(cfg, progress=bar,
+            res = run_sim(cfg, progress=bar, jobs=args.jobs or None,
                           on_batch=w.write_batch if args.events_table else None)
         finally:
             bar.close()

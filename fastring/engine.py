@@ -68,8 +68,11 @@ THINK, READY, RUN, SLEEP, DONE = range(5)
 D_SLOT, D_SCRATCH, D_BOUNCE = 0, 1, 2
 # event status
 ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
-# cpu fields
-C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, N_C = range(5)
+# cpu fields; a CPU's run queue is a FIFO list of tasks linked through
+# ``State.rq`` (``rq[task]``: the task queued after it), from C_RQ_HEAD to
+# C_RQ_TAIL: a task waits in at most one queue, so n_tasks links serve every
+# CPU (a square n_cpus x n_tasks array took 32 MB at 1024 CPUs)
+C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, C_RQ_TAIL, N_C = range(6)
 # global fields
 (G_ISSUED, G_COMPLETED, G_HEAP, G_TASKS_DONE, G_NOW, G_ROWS, G_INJ,
  G_STEPS, N_G) = range(9)
@@ -108,7 +111,7 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
     return State(
         np.zeros(N_G, np.int64), np.zeros(N_K, np.int64),
         np.zeros((N_H, N_BINS), np.int64), np.zeros((n_tasks, N_T), np.int64),
-        np.zeros((n_cpus, N_C), np.int64), np.zeros((n_cpus, n_tasks), np.int64),
+        np.zeros((n_cpus, N_C), np.int64), np.full(n_tasks, -1, np.int64),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int8),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int64),
         np.zeros((n_tasks, max(n_bounded, 1)), np.int64),
@@ -120,11 +123,20 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros(N_BINS, np.int64))
 
 
-# -- the heap of pending happenings: (time, code), smallest first ------------
+# -- the queue of pending happenings: (time, code), smallest first ------------
+# A 4-ary heap (half the depth of a binary one) of pairs ``(heap_t[i],
+# heap_v[i])``, compared without branches on the comparison's outcome (which
+# a CPU cannot predict): faster than the binary heap it replaces, 1.06x at
+# 20 entries, 1.25-1.3x at 320 to 5120 (``benchmarks/heap_variants.py``).
+# Codes are unique among pending entries (a task or a reader is pending at
+# most once), so the pop order is the total order of the pairs, whatever the
+# heap's shape: the same as ``heapq`` in the reference. Packing (time, code)
+# into one int64 key was 1.5-1.6x faster still, but would take the code's
+# bits from time; time keeps all 64 bits.
 
 @njit(cache=True, _nrt=False, inline="always")
 def _less(ta, va, tb, vb):
-    return ta < tb or (ta == tb and va < vb)
+    return (ta < tb) | ((ta == tb) & (va < vb))
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -133,14 +145,29 @@ def heap_push(s, t, v):
     i = s.g[G_HEAP]
     s.g[G_HEAP] = i + 1
     while i > 0:
-        parent = (i - 1) >> 1
-        if not _less(t, v, ht[parent], hv[parent]):
+        parent = (i - 1) >> 2
+        pt, pv = ht[parent], hv[parent]
+        if not _less(t, v, pt, pv):
             break
-        ht[i] = ht[parent]
-        hv[i] = hv[parent]
+        ht[i] = pt
+        hv[i] = pv
         i = parent
     ht[i] = t
     hv[i] = v
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _min_child(ht, hv, c, end):
+    """The smallest of the children ``c`` to ``end - 1``, with conditional
+    moves, not branches."""
+    ct, cv = ht[c], hv[c]
+    for j in range(c + 1, end):
+        jt, jv = ht[j], hv[j]
+        smaller = _less(jt, jv, ct, cv)
+        c = j if smaller else c
+        ct = jt if smaller else ct
+        cv = jv if smaller else cv
+    return c, ct, cv
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -152,15 +179,17 @@ def heap_pop(s):
     t, v = ht[n], hv[n]
     i = 0
     while True:
-        c = 2 * i + 1
+        c = 4 * i + 1
         if c >= n:
             break
-        if c + 1 < n and _less(ht[c + 1], hv[c + 1], ht[c], hv[c]):
-            c += 1
-        if not _less(ht[c], hv[c], t, v):
+        if c + 4 <= n:                      # a constant trip count: unrolled
+            c, ct, cv = _min_child(ht, hv, c, c + 4)
+        else:
+            c, ct, cv = _min_child(ht, hv, c, n)
+        if not _less(ct, cv, t, v):
             break
-        ht[i] = ht[c]
-        hv[i] = hv[c]
+        ht[i] = ct
+        hv[i] = cv
         i = c
     ht[i] = t
     hv[i] = v
@@ -215,10 +244,8 @@ def _release(w, s, cpu, t):
     """The running task leaves ``cpu``; the next ready one (FIFO) gets it."""
     s.c[cpu, C_CUR] = -1
     if s.c[cpu, C_RQ_LEN] > 0:
-        n_tasks = w.p[P_NTASK]
-        head = s.c[cpu, C_RQ_HEAD]
-        task = s.rq[cpu, head]
-        s.c[cpu, C_RQ_HEAD] = (head + 1) % n_tasks
+        task = s.c[cpu, C_RQ_HEAD]
+        s.c[cpu, C_RQ_HEAD] = s.rq[task]
         s.c[cpu, C_RQ_LEN] -= 1
         _start(w, s, cpu, task)
         heap_push(s, t + w.costs[C_SWITCH], task)
@@ -237,8 +264,11 @@ def _place(w, s, task, may_migrate):
         _start(w, s, cpu, task)
         return True
     s.t[task, T_STATE] = READY
-    n_tasks = w.p[P_NTASK]
-    s.rq[cpu, (s.c[cpu, C_RQ_HEAD] + s.c[cpu, C_RQ_LEN]) % n_tasks] = task
+    if s.c[cpu, C_RQ_LEN] == 0:
+        s.c[cpu, C_RQ_HEAD] = task
+    else:
+        s.rq[s.c[cpu, C_RQ_TAIL]] = task
+    s.c[cpu, C_RQ_TAIL] = task
     s.c[cpu, C_RQ_LEN] += 1
     return False
 
