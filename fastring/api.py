@@ -118,6 +118,7 @@ class Simulation:
             "copied_bytes": int(k[E.K_COPIED]),
             "padding_bytes": tot["padding_bytes"],
             "wasted_bytes": tot["wasted_bytes"],
+            "inject_unapplied": self.inject_unapplied(),
         }
         out.update(time_columns(
             {name: self.state.delivery if hi == E.H_DELIV else h[hi]
@@ -135,6 +136,14 @@ class Simulation:
             "events_per_s": events / self.wall if self.wall > 0 else float("nan"),
         })
         return out
+
+    def inject_unapplied(self) -> int:
+        """``faults.inject`` entries that forced nothing: their event touched
+        no user page in a copy (no payload, or its record dropped before the
+        copy), or was never issued (event >= run.events)."""
+        issued = int(self.state.g[E.G_ISSUED])
+        return int(self.state.k[E.K_INJ_UNAPPLIED]) + int(
+            (self.world.inj_event >= issued).sum())
 
     def buffer_rows(self) -> list[dict]:
         st = self.ring.st
@@ -243,6 +252,12 @@ def _results(cfg: dict, names: list[str], results: list, events_table: bool) -> 
     flat = C.flatten(cfg)
     runs, buffers, batches = [], [], []
     for name, (summary, buffer_rows, strategy_batches) in zip(names, results):
+        if summary["inject_unapplied"]:
+            warnings.warn(f"{name}: {summary['inject_unapplied']} of the "
+                          f"{len(cfg['faults']['inject'])} faults.inject entries "
+                          f"forced no fault (their event copied no user page, "
+                          f"or is >= run.events); see the runs column "
+                          f"inject_unapplied", RuntimeWarning, stacklevel=3)
         if summary["verify_errors"]:
             warnings.warn(f"{name}: the reader found {summary['verify_errors']} "
                           f"records whose bytes or headers are wrong", RuntimeWarning,

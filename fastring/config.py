@@ -195,6 +195,9 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "minor_ns": _float(1700.0, 0, 1e12),
         "major_ns": _float(53_000.0, 0, 1e12),
         "sigma": _float(0.3, 0, 10),
+        # reclaim under memory pressure: mean time a page an event touched
+        # stays before kswapd/direct reclaim evicts it again (0: no reclaim)
+        "reclaim_ns": _float(0.0, 0, 1e12),
         "inject": Key("records", [], sub=_INJECT, sort_by="event"),
     },
     "live": {                                        # fastring live only

@@ -74,11 +74,14 @@ MEANINGS = {
     "faults.p_major": "bernoulli: probability that a page's first touch faults major",
     "faults.residency_ns": "residency: mean time a page stays resident after it is "
                            "faulted in",
-    "faults.p_major_given_missing": "residency: probability that a missing page "
-                                    "faults major (else minor)",
+    "faults.p_major_given_missing": "residency, and pages taken by reclaim: "
+                                    "probability that a missing page faults "
+                                    "major (else minor)",
     "faults.minor_ns": "median service time of a minor fault (holds the CPU)",
     "faults.major_ns": "median service time of a major fault (the task sleeps)",
     "faults.sigma": "sigma of the fault service times' lognormal",
+    "faults.reclaim_ns": "memory pressure: mean time before reclaim evicts a page "
+                         "an event has again (0: no reclaim)",
     "faults.inject": "faults forced at given events, on top of the model",
     "faults.inject[].event": "the event (global index, in issue order) that faults",
     "faults.inject[].kind": "minor or major",

@@ -40,7 +40,7 @@ from .rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, exponential,
                   lognormal, u01)
 from .world import (KIND_GUIDE, F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
-                    F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
+                    F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
                     FAULT_MINOR, P_ARENA, P_CAPMAX, P_EVENTS, P_MAXPG,
                     P_NCPU, P_NKINDS, P_NPAGES, P_NTASK, P_PERIOD, P_READ_PSB,
                     P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, P_LOOPS, P_TRACE, PAGE,
@@ -56,11 +56,16 @@ THINK, READY, RUN, SLEEP, DONE = range(5)
 # each: 0 from T_PC to T_PIN, -1 from T_START to T_COMMIT_CPU)
 (T_STATE, T_CPU, T_EVENT, T_KIND, T_LEN, T_ADDR, T_RES_OFF, T_RES_TIME,
  T_CS_SNAP, T_N_START, T_LAST_DUR, T_LAST_P,
- T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_STATUS, T_POFF, T_MOFF,
- T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS, T_RETRIES,
- T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
+ T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_MISS_IN, T_STATUS, T_POFF,
+ T_MOFF, T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS,
+ T_RETRIES, T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
  T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU, T_SEQ,
- N_T) = range(38)
+ N_T) = range(39)
+# where a user copy writes / a kernel memcpy reads; T_MISS_IN has bit
+# ``1 << D_SCRATCH`` or ``1 << D_BOUNCE`` set while that buffer holds zeros
+# for a missing page (each copy's outcome belongs to the bytes it wrote);
+# the slot's is the record's DATA_MISSING flag (T_FLAGS, and its header).
+D_SLOT, D_SCRATCH, D_BOUNCE = 0, 1, 2
 # event status
 ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
 # cpu fields; a CPU's run queue is a FIFO list of tasks linked through
@@ -75,7 +80,7 @@ C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, C_RQ_TAIL, N_C = range(6)
 (K_EVENTS, K_RESTARTS, K_RETRIES, K_FMINOR, K_FMAJOR, K_MIGRATIONS,
  K_ATOMIC, K_KMALLOC, K_PAYLOAD, K_COPIED, K_DATA_MISSING, K_CPU_PS,
  K_MAX_LAT, K_MAX_OFF, K_MAX_SEC, K_MAX_PIN, K_PREEMPTIONS, K_SLEEPS,
- K_LOST_EVENTS, N_K) = range(20)
+ K_LOST_EVENTS, K_INJ_UNAPPLIED, N_K) = range(21)
 # histograms
 H_LAT, H_OFF, H_SEC, H_PIN, H_DELIV, N_H = range(6)
 HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
@@ -94,8 +99,8 @@ EVENT_FIELDS = (T_EVENT, -1, T_KIND, T_LEN, T_START, -1, T_RES_CPU,
 # page states of the current event (per task)
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
-State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
-                            "heap_t heap_v rows delivery reading")
+State = namedtuple("State", "g k h t c rq pages reclaim jumps resident scratch "
+                            "bounce heap_t heap_v rows delivery")
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -108,14 +113,14 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros((N_H, N_BINS), np.int64), np.zeros((n_tasks, N_T), np.int64),
         np.zeros((n_cpus, N_C), np.int64), np.full(n_tasks, -1, np.int64),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int8),
+        np.zeros((n_tasks, int(p[P_MAXPG])), np.int64),
         np.zeros((n_tasks, max(n_bounded, 1)), np.int64),
         np.zeros(int(p[P_NPAGES]), np.int64),
         np.zeros(n_cpus * max(cap, 1), np.uint8),
         np.zeros(n_tasks * max(cap, 1), np.uint8),
         np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
         np.zeros((rows_cap, N_E), np.int64),
-        np.zeros(N_BINS, np.int64),
-        np.full(n_cpus, -1, np.int64))
+        np.zeros(N_BINS, np.int64))
 
 
 # -- the queue of pending happenings: (time, code), smallest first ------------
@@ -387,6 +392,12 @@ def _touch(w, s, task, t, may_fault, is_copy):
     Returns (minor_ps, major_ps, missing): the CPU time of minor faults
     taken, the sleep of major faults taken, and whether a page was missing
     and could not be faulted in (``may_fault`` false).
+
+    Reclaim (``faults.reclaim_ns`` > 0), bernoulli model: a page this event
+    found or faulted in is evicted again at an exponential time after that
+    (``s.reclaim``); touched later, it faults again, major with
+    ``p_major_given_missing``. (The residency model folds reclaim into its
+    pages' eviction times, see :func:`fastring.world.prepare`.)
     """
     length = s.t[task, T_LEN]
     if length == 0:
@@ -400,10 +411,15 @@ def _touch(w, s, task, t, may_fault, is_copy):
     major = np.int64(0)
     missing = False
     residency = w.p[P_FMODEL] == 1
+    reclaim = not residency and w.f[F_RECLAIM] > 0
     for j in range(last - first + 1):
         page = first + j
         state = s.pages[task, j]
-        if state == PG_UNSEEN or (residency and state == PG_IN):
+        if reclaim and state == PG_IN and s.reclaim[task, j] <= t:
+            # reclaimed since this event had it
+            state = PG_MAJOR if _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING] else PG_MINOR
+            s.pages[task, j] = state
+        elif state == PG_UNSEEN or (residency and state == PG_IN):
             if residency:
                 if s.resident[page] > t:
                     state = PG_IN
@@ -413,6 +429,9 @@ def _touch(w, s, task, t, may_fault, is_copy):
                     state = PG_MINOR
             else:
                 state = bernoulli_page(w, ev, j)
+                if reclaim and state == PG_IN:
+                    s.reclaim[task, j] = t + np.int64(
+                        exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
             s.pages[task, j] = state
         if state == PG_IN:
             continue
@@ -438,44 +457,68 @@ def _touch(w, s, task, t, may_fault, is_copy):
         if residency:
             s.resident[page] = t + minor + major + np.int64(
                 exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
+        elif reclaim:
+            s.reclaim[task, j] = t + minor + major + np.int64(
+                exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
     return minor, major, missing
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _copy_user(w, s, ring, task, cpu, dest, nofault):
-    """Move the payload bytes from user memory into ``dest`` (0 slot,
-    1 scratch, 2 bounce); zeros and DATA_MISSING when a page was missing."""
+def _mark(s, task, dest, missing):
+    """``dest`` now holds zeros for a missing page (or the real bytes)."""
+    if missing:
+        s.t[task, T_MISS_IN] |= np.int64(1) << dest
+    else:
+        s.t[task, T_MISS_IN] &= ~(np.int64(1) << dest)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _slot_written(s, ring, task, missing):
+    """The slot's payload was just written: zeros and DATA_MISSING if
+    ``missing``, else real bytes and the flag cleared (a later copy that
+    succeeds replaces an earlier one that did not)."""
+    b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
+    if missing:
+        B.write_missing(ring, b, off, s.t[task, T_LEN])
+        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
+    elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
+        B.clear_flags(ring, b, off, B.F_DATA_MISSING)
+        s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _copy_user(w, s, ring, task, cpu, dest):
+    """Move the payload bytes from user memory into ``dest`` (D_SLOT,
+    D_SCRATCH, D_BOUNCE); zeros there when a page was missing."""
     length = s.t[task, T_LEN]
     cap = w.p[P_CAPMAX]
     missing = s.t[task, T_MISSING] != 0
-    if missing:
-        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
-    if dest == 0:
-        if missing:
-            B.write_missing(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], length)
-        else:
+    if dest == D_SLOT:
+        if not missing:
             B.copy_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, w.arena, s.t[task, T_ADDR], length)
+        _slot_written(s, ring, task, missing)
     else:
-        buf = s.scratch if dest == 1 else s.bounce
-        at = (cpu if dest == 1 else task) * cap
+        buf = s.scratch if dest == D_SCRATCH else s.bounce
+        at = (cpu if dest == D_SCRATCH else task) * cap
         if missing:
             buf[at:at + length] = 0
         else:
             B.memcpy(buf, at, w.arena, s.t[task, T_ADDR], length)
+        _mark(s, task, dest, missing)
     s.k[K_COPIED] += length
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _copy_kernel(w, s, ring, task, cpu, src):
-    """memcpy from the scratch (1) or bounce (2) buffer into the slot."""
+    """memcpy from the scratch or bounce buffer (``src``) into the slot."""
     length = s.t[task, T_LEN]
     b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
-    if s.t[task, T_FLAGS] & B.F_DATA_MISSING:
-        B.write_missing(ring, b, off, length)
-    else:
-        buf = s.scratch if src == 1 else s.bounce
-        at = (cpu if src == 1 else task) * w.p[P_CAPMAX]
+    missing = ((s.t[task, T_MISS_IN] >> src) & 1) != 0
+    if not missing:
+        buf = s.scratch if src == D_SCRATCH else s.bounce
+        at = (cpu if src == D_SCRATCH else task) * w.p[P_CAPMAX]
         B.copy_in(ring, b, off, 0, buf, at, length)
+    _slot_written(s, ring, task, missing)
     s.k[K_COPIED] += length
 
 
@@ -491,6 +534,8 @@ def _finish(w, s, task, t):
         k[K_LOST_EVENTS] += 1
     elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
         k[K_DATA_MISSING] += 1
+    if s.t[task, T_INJ_KIND] != 0 and s.pages[task, 0] != PG_INJECTED:
+        k[K_INJ_UNAPPLIED] += 1             # no copy touched a user page
     s.h[H_LAT, bin_of(lat)] += 1
     s.h[H_OFF, bin_of(s.t[task, T_OFF_SUM])] += 1
     s.h[H_SEC, bin_of(s.t[task, T_OFF_MAX])] += 1
@@ -561,8 +606,9 @@ def _step(w, s, ring, prog, task, t):
         dur = costs[C_MON]
         s.t[task, T_MOFF] = 0
     elif op == S.KMALLOC:
-        dur = costs[C_KMALLOC]
-        s.k[K_KMALLOC] += 1
+        if length > 0:                        # nothing to hold: no allocation
+            dur = costs[C_KMALLOC]
+            s.k[K_KMALLOC] += 1
     elif op == S.KFREE:
         dur = 0
     elif (op == S.STRNLEN or op == S.FAULT_IN or op == S.COPY_TO_SLOT
@@ -572,6 +618,8 @@ def _step(w, s, ring, prog, task, t):
             pass                              # a buffer's length is known
         elif op == S.COPY_TO_SLOT and dropped:
             pass                              # no slot: the copy is skipped
+        elif is_copy and length == 0:
+            pass                              # no payload: no copy_from_user
         else:
             if s.t[task, T_PHASE] == 0:
                 minor, major, missing = _touch(w, s, task, t, arg == 0, is_copy)
@@ -598,12 +646,12 @@ def _step(w, s, ring, prog, task, t):
             else:
                 dur += costs[C_UCALL] + costs[C_UBYTE] * length + costs[C_CFU]
                 _copy_user(w, s, ring, task, cpu,
-                           0 if op == S.COPY_TO_SLOT else (1 if op == S.COPY_TO_SCRATCH else 2),
-                           arg)
+                           D_SLOT if op == S.COPY_TO_SLOT else (
+                               D_SCRATCH if op == S.COPY_TO_SCRATCH else D_BOUNCE))
     elif op == S.MEMCPY_SCRATCH or op == S.MEMCPY_BOUNCE:
-        if not dropped:
+        if not dropped and length > 0:       # no payload: no memcpy
             dur = costs[C_MCALL] + costs[C_MBYTE] * length
-            _copy_kernel(w, s, ring, task, cpu, 1 if op == S.MEMCPY_SCRATCH else 2)
+            _copy_kernel(w, s, ring, task, cpu, D_SCRATCH if op == S.MEMCPY_SCRATCH else D_BOUNCE)
     elif op == S.RESERVE:
         header = ring.geo[B.G_HEADER]
         size = B.record_size(header, length)
@@ -624,7 +672,7 @@ def _step(w, s, ring, prog, task, t):
             s.t[task, T_RES_SIZE] = size
             s.t[task, T_RES_TIME] = t
             B.write_header(ring, cpu, off, length, s.t[task, T_KIND],
-                           s.t[task, T_FLAGS] & B.F_DATA_MISSING, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
+                           0, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
     elif op == S.ROLLBACK:
         if not dropped:
             dur = costs[C_LCMPXCHG]
@@ -632,7 +680,7 @@ def _step(w, s, ring, prog, task, t):
                               B.C_LOCAL if cpu == s.t[task, T_RES_BUF] else B.C_REMOTE, t)
             s.t[task, T_RES_SIZE] = -1
             s.t[task, T_RES_CPU] = -1
-            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
+            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING   # no slot any more
     elif (op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC
           or op == S.COMMIT_UNSAFE):      # unsafe: as split here (sequential)
         if not dropped:
@@ -670,7 +718,7 @@ def _step(w, s, ring, prog, task, t):
                 s.k[K_RETRIES] += 1
                 nxt = prog[pc, S.TARGET]
             else:
-                s.t[task, T_FLAGS] |= B.F_DATA_MISSING   # the copy may be torn
+                _mark(s, task, D_SCRATCH, True)   # the scratch copy may be torn
     elif op == S.IF_MISSING:
         if s.t[task, T_MISSING]:
             slot = prog[pc, S.SLOT]
@@ -692,21 +740,16 @@ def _step(w, s, ring, prog, task, t):
 @njit(cache=True, _nrt=False, inline="always")
 def _reader(w, s, ring, b, t):
     """The consumer of buffer ``b`` at ``t``: finish the sub-buffer it was
-    reading (its space is freed and its records delivered only now), then
+    reading (its records are delivered, and its space freed, only now), then
     start reading the next one if it is complete, else sleep a period."""
-    rd = ring.st[b, B.RD]
-    if s.reading[b] >= 0:
-        if s.reading[b] == rd:               # not overwritten meanwhile
-            B.consume(ring, b, t, 0, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
-                      w.p[P_NKINDS], s.delivery, 1)
-        s.reading[b] = -1
-        rd = ring.st[b, B.RD]
-    if rd < ring.st[b, B.WR] and B.subbuf_complete(ring, b, rd):
-        s.reading[b] = rd
+    if ring.st[b, B.READING] >= 0:
+        B.end_read(ring, b, t, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
+                   w.p[P_NKINDS], s.delivery)
+    if B.begin_read(ring, b):
         read_ps = ring.geo[B.G_SUBBUF] * w.p[P_READ_PSB] // 1000
         heap_push(s, t + read_ps, w.p[P_NTASK] + b)
         return
-    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and rd == ring.st[b, B.WR]:
+    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and ring.st[b, B.RD] == ring.st[b, B.WR]:
         return                                # drained after the last event
     heap_push(s, t + w.p[P_PERIOD], w.p[P_NTASK] + b)
 

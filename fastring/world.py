@@ -30,8 +30,10 @@ FAULT_MINOR, FAULT_MAJOR = 1, 2
  P_READ_PSB, P_VERIFY, P_FMODEL, P_NKINDS, P_ARENA, P_NPAGES, P_MAXPG,
  P_TRACE, P_LOOPS, N_P) = range(17)
 # float64 parameter vector
+# (F_RESIDENCY: mean time a page stays resident in the residency model,
+# reclaim included; F_RECLAIM: the reclaim hazard's mean, 0 for none)
 (F_PMIGRATE, F_THINK, F_PMINOR, F_PMAJOR, F_RESIDENCY, F_PMAJ_MISSING,
- F_MINOR, F_MAJOR, F_SIGMA, N_F) = range(10)
+ F_MINOR, F_MAJOR, F_SIGMA, F_RECLAIM, N_F) = range(11)
 
 World = namedtuple("World", "p f costs kind_cdf kind_guide kind_payload "
                             "kind_median kind_sigma ws_base ws_bytes inj_event "
@@ -107,7 +109,8 @@ def prepare(cfg: dict) -> World:
     f[F_THINK] = wl["think_ns"] * 1000.0
     f[F_PMINOR] = fl["p_minor"]
     f[F_PMAJOR] = fl["p_major"]
-    f[F_RESIDENCY] = fl["residency_ns"] * 1000.0
+    f[F_RESIDENCY] = _lifetime_ps(fl["residency_ns"], fl["reclaim_ns"])
+    f[F_RECLAIM] = fl["reclaim_ns"] * 1000.0
     f[F_PMAJ_MISSING] = fl["p_major_given_missing"]
     f[F_MINOR] = fl["minor_ns"] * 1000.0
     f[F_MAJOR] = fl["major_ns"] * 1000.0
@@ -132,6 +135,15 @@ def prepare(cfg: dict) -> World:
                  dtype=np.int64),
         np.array([i["delay_ns"] * 1000 for i in inj], dtype=np.int64),
         make_arena(seed, arena_bytes), *tr)
+
+
+def _lifetime_ps(residency_ns: float, reclaim_ns: float) -> float:
+    """Mean residency (ps) of a page in the residency model: eviction
+    after ``residency_ns`` on average, and reclaim, a second exponential
+    hazard of mean ``reclaim_ns`` (0: none), whichever comes first."""
+    if reclaim_ns <= 0:
+        return residency_ns * 1000.0
+    return 1000.0 / (1.0 / residency_ns + 1.0 / reclaim_ns)
 
 
 def new_ring(cfg: dict) -> B.Ring:
