@@ -234,7 +234,7 @@ class Model:
                         dur = minor
                         if step == 0:
                             dur += c["strnlen_byte"] * ev["len"]
-                        else:
+                        elif ev["len"]:          # no payload: no copy_from_user
                             dur += (c["copy_user_call"] + c["copy_user_byte"] * ev["len"]
                                     + c["copy_from_user_extra"])
                             b, off = res[0], res[1]
@@ -312,12 +312,10 @@ class Model:
         read_time = buf.subbuf_size * self.ps_per_byte_x1000 // 1000
         yield env.timeout(self.period)
         while True:
-            if buf.read < buf.write and buf.complete(buf.read):
-                start = buf.read
+            if buf.begin_read():         # the reader's own until the read ends
                 yield env.timeout(read_time)
-                if buf.read == start:        # not overwritten meanwhile
-                    buf.consume(env.now, 0, self.verify, self.arena,
-                                self.capture_max, len(self.kinds), 1)
+                buf.end_read(env.now, self.verify, self.arena,
+                             self.capture_max, len(self.kinds))
                 continue
             if self.tasks_done == self.n_tasks and buf.read == buf.write:
                 return                       # drained after the last event

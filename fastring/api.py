@@ -19,6 +19,7 @@ from . import buffer as B
 from . import config as C
 from . import engine as E
 from . import estimate as X
+from . import parallel as P
 from . import strategies as S
 from . import world as W
 from .histogram import bin_bounds, max_value, quantile, quantiles  # noqa: F401 (quantile: fastring.live)
@@ -138,6 +139,7 @@ class Simulation:
             "copied_bytes": int(k[E.K_COPIED]),
             "padding_bytes": tot["padding_bytes"],
             "wasted_bytes": tot["wasted_bytes"],
+            "inject_unapplied": self.inject_unapplied(),
         }
         out.update(time_columns(
             {name: self.state.delivery if hi == E.H_DELIV else h[hi]
@@ -155,6 +157,14 @@ class Simulation:
             "events_per_s": events / self.wall if self.wall > 0 else float("nan"),
         })
         return out
+
+    def inject_unapplied(self) -> int:
+        """``faults.inject`` entries that forced nothing: their event touched
+        no user page in a copy (no payload, or its record dropped before the
+        copy), or was never issued (event >= run.events)."""
+        issued = int(self.state.g[E.G_ISSUED])
+        return int(self.state.k[E.K_INJ_UNAPPLIED]) + int(
+            (self.world.inj_event >= issued).sum())
 
     def buffer_rows(self) -> list[dict]:
         st = self.ring.st
@@ -179,11 +189,13 @@ def event_batch(rows: np.ndarray, strategy: str, kinds: list[str]) -> pa.RecordB
     col = {name: rows[:, i] for i, name in enumerate(E.EVENT_COLUMNS)}
     ns = lambda a: pa.array(a / 1000.0, pa.float64())
     n = len(rows)
+    names = pa.array(np.asarray(kinds, dtype=object)[col["kind"]], pa.string())
     return pa.RecordBatch.from_pydict({
         "strategy": pa.array([strategy] * n, pa.string()),
         "event": pa.array(col["event"], pa.int64()),
         "task": pa.array(col["task"], pa.int32()),
-        "kind": pa.array(np.asarray(kinds, dtype=object)[col["kind"]], pa.string()),
+        "kind": names,
+        "syscall": names,              # the kind's name: a syscall's, replayed or drawn
         "payload_len": pa.array(col["payload_len"], pa.int64()),
         "start_ns": ns(col["start_ps"]),
         "end_ns": ns(col["end_ps"]),
@@ -204,8 +216,30 @@ def event_batch(rows: np.ndarray, strategy: str, kinds: list[str]) -> pa.RecordB
     })
 
 
+def simulate_strategy(cfg: dict, name: str, world: W.World | None = None, prog=None,
+                      events_table: bool = False, progress: Progress | None = None,
+                      on_batch=None) -> tuple[dict, list[dict], list]:
+    """One strategy of ``cfg`` run to its end: its summary, its buffer rows
+    and (``events_table``) its per-event batches. The unit of work of
+    :func:`run`, in this process or in a worker (:mod:`fastring.parallel`)."""
+    kinds = W.kinds(cfg)
+    want_rows = events_table or on_batch is not None
+    sim = Simulation(cfg, name, world, events_table=want_rows, prog=prog)
+    batches = []
+
+    def take(rows):
+        batch = event_batch(rows, name, kinds)
+        if on_batch is not None:
+            on_batch(batch)
+        if events_table:
+            batches.append(batch)
+
+    summary = sim.run(progress, take if want_rows else None)
+    return summary, sim.buffer_rows(), batches
+
+
 def run(config=None, *, events_table: bool = False, overrides=(),
-        progress: Progress | None = None, on_batch=None,
+        progress: Progress | None = None, on_batch=None, jobs: int | None = 1,
         force: bool = False) -> Results:
     """Simulate every strategy of ``config`` and return the result tables.
 
@@ -213,7 +247,10 @@ def run(config=None, *, events_table: bool = False, overrides=(),
     loaded config; ``overrides``: ``"section.key=value"`` strings.
     ``events_table``: also build the per-event table (memory grows with
     ``run.events``); ``on_batch(batch)`` instead streams it, batch by batch,
-    without keeping it. Raises :class:`fastring.config.ConfigError` (or
+    without keeping it. ``jobs``: strategies run in this many processes at
+    once (None: one per core; the tables are the same bit for bit); with
+    ``on_batch`` they run one after another here, so that batches stream in
+    order. Raises :class:`fastring.config.ConfigError` (or
     :class:`fastring.strategies.ProgramError`) before any kernel runs, and
     :class:`fastring.estimate.EstimateError` (a ConfigError) for a run
     estimated to take over an hour or over half the RAM, unless ``force``.
@@ -221,35 +258,43 @@ def run(config=None, *, events_table: bool = False, overrides=(),
     cfg = C.load(config, overrides)
     programs = S.programs(cfg)                # reject bad programs up front
     check(cfg, programs, events_table, force)
-    world = W.prepare(cfg)
-    kinds = W.kinds(cfg)
+    names = cfg["run"]["strategies"]
+    jobs = P.default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise C.ConfigError(f"jobs: must be >= 1 (or None: one per core), got {jobs}")
+    if jobs > 1 and len(names) > 1 and on_batch is None:
+        results = P.run_strategies(cfg, jobs, events_table, progress)
+    else:
+        world = W.prepare(cfg)
+        results = [simulate_strategy(cfg, name, world, programs[name], events_table,
+                                     progress, on_batch) for name in names]
+    return _results(cfg, names, results, events_table)
+
+
+def _results(cfg: dict, names: list[str], results: list, events_table: bool) -> Results:
+    """The tables of a run from each strategy's (summary, buffer rows,
+    batches), in strategy order."""
     flat = C.flatten(cfg)
     runs, buffers, batches = [], [], []
-    want_rows = events_table or on_batch is not None
-    for name in cfg["run"]["strategies"]:
-        sim = Simulation(cfg, name, world, events_table=want_rows,
-                         prog=programs[name])
-
-        def take(rows, name=name):
-            batch = event_batch(rows, name, kinds)
-            if on_batch is not None:
-                on_batch(batch)
-            if events_table:
-                batches.append(batch)
-
-        summary = sim.run(progress, take if want_rows else None)
+    for name, (summary, buffer_rows, strategy_batches) in zip(names, results):
+        if summary["inject_unapplied"]:
+            warnings.warn(f"{name}: {summary['inject_unapplied']} of the "
+                          f"{len(cfg['faults']['inject'])} faults.inject entries "
+                          f"forced no fault (their event copied no user page, "
+                          f"or is >= run.events); see the runs column "
+                          f"inject_unapplied", RuntimeWarning, stacklevel=3)
         if summary["verify_errors"]:
             warnings.warn(f"{name}: the reader found {summary['verify_errors']} "
                           f"records whose bytes or headers are wrong", RuntimeWarning,
-                          stacklevel=2)
+                          stacklevel=3)
         runs.append({"strategy": name, **flat, **summary})
-        buffers.extend(sim.buffer_rows())
-        del sim                               # one strategy's state at a time
+        buffers.extend(buffer_rows)
+        batches.extend(strategy_batches)
     meta = schema_metadata(cfg)
     events = None
     if events_table:
         events = (pa.Table.from_batches(batches) if batches
-                  else _empty_events(kinds)).replace_schema_metadata(meta)
+                  else _empty_events(W.kinds(cfg))).replace_schema_metadata(meta)
     return Results(
         config=cfg,
         runs=_runs_table(runs).replace_schema_metadata(meta),

@@ -12,12 +12,14 @@ Semantics (see ``docs/model.md``):
 * **Reserve** ``header + payload`` rounded up to 8 bytes. A record that does
   not fit in the rest of the sub-buffer switches to the next one; the rest
   becomes padding, committed at once into the old sub-buffer's LOCAL count.
-  Entering a sub-buffer the reader has not consumed: in discard mode the
-  record is dropped (``lost_full``); in overwrite mode the reader is pushed
-  past the oldest sub-buffer if it is fully committed (its records count as
-  ``overwritten``), else the record is dropped (``lost_wrap``). A record
-  larger than a sub-buffer is dropped (``lost_big``). A dropped record moves
-  nothing.
+  Entering the next sub-buffer follows LTTng's
+  ``lib_ring_buffer_try_reserve_slow``: if its previous lap is not fully
+  committed (a writer between reserve and commit pins it) the record is
+  dropped as ``lost_wrap``, in both modes; else, if the reader has not
+  consumed it, discard mode drops the record (``lost_full``) and overwrite
+  mode pushes the reader past it (its records count as ``overwritten``).
+  A record larger than a sub-buffer is dropped (``lost_big``). A dropped
+  record moves nothing.
 * **Commit** adds the record's size to ``cc[LOCAL]`` (a plain add, from the
   CPU that owns the buffer) or ``cc[REMOTE]`` (an atomic add, from another
   CPU). A sub-buffer is complete when ``cc[LOCAL] + cc[REMOTE]`` reaches one
@@ -33,7 +35,11 @@ Semantics (see ``docs/model.md``):
 * **Consume**: the reader takes complete sub-buffers strictly in order (a
   stalled one holds back the rest), parses every record and, when asked,
   verifies header, timestamp order and every payload byte against the user
-  memory it came from (zeros for a record flagged DATA_MISSING).
+  memory it came from (zeros for a record flagged DATA_MISSING). A read
+  that takes time is :func:`begin_read` then :func:`end_read`: in between
+  the sub-buffer belongs to the reader, and in overwrite mode a writer that
+  pushes past it overwrites the next one instead (LTTng's spare sub-buffer,
+  ``update_read_sb_index``).
 
 Each record starts with a fixed header (``HEADER_MIN`` = 40 bytes, the
 configured ``header_size`` may be larger): payload length (u32), kind (u16),
@@ -68,12 +74,18 @@ C_LOCAL, C_REMOTE, C_ATOMIC, C_UNSAFE = 0, 1, 2, 3
 (WR, RD, RECORDED, LOST_FULL, LOST_WRAP, LOST_BIG, OVERWRITTEN,
  PADDING_BYTES, WASTED_BYTES, RECORDED_BYTES, SUBBUF_DELIVERED, DELIVERED,
  MAX_OCC, COMMITS_LOCAL, COMMITS_REMOTE, VERIFY_ERRORS, LAST_TS,
- DATA_MISSING_DELIVERED, COMMITS_ATOMIC, N_ST) = range(20)
+ DATA_MISSING_DELIVERED, COMMITS_ATOMIC, READING, SWAPPED, SPARE_NREC,
+ SPARE_DSIZE, N_ST) = range(24)
 ST_NAMES = ("wr", "rd", "records", "lost_full", "lost_wrap", "lost_big",
             "overwritten", "padding_bytes", "wasted_bytes", "recorded_bytes",
             "subbufs_delivered", "delivered", "max_occupancy",
             "commits_local", "commits_remote", "verify_errors", "last_ts",
-            "data_missing_delivered", "commits_atomic")
+            "data_missing_delivered", "commits_atomic", "reading", "swapped",
+            "spare_records", "spare_end")
+#: the reader's state (not counters): the sub-buffer it holds (READING, a
+#: free-running offset, -1 for none), whether a writer swapped it out into
+#: the reader's spare (SWAPPED), and the records and end of the spare
+READER_STATE = ("reading", "swapped", "spare_records", "spare_end")
 
 # reserve results (negative: the record was dropped)
 R_LOST_FULL, R_LOST_WRAP, R_LOST_BIG = -1, -2, -3
@@ -87,11 +99,13 @@ Ring = namedtuple("Ring", "geo st cc nrec dsize data")
 Ring.__doc__ = """State of ``n_bufs`` CPU buffers.
 
 geo   int64[7]                 geometry (G_* indices)
-st    int64[n_bufs, N_ST]      write/read offsets and counters (WR, RD, ...)
+st    int64[n_bufs, N_ST]      write/read offsets, counters, reader state
 cc    int64[n_bufs*n_subbuf*2] commit counters, [LOCAL, REMOTE] per sub-buffer
 nrec  int64[n_bufs*n_subbuf]   records in each sub-buffer's current lap
 dsize int64[n_bufs*n_subbuf]   end of the last record in each sub-buffer
-data  uint8[n_bufs*n_subbuf*subbuf_size] backing bytes
+data  uint8[(n_bufs*n_subbuf + n_bufs)*subbuf_size] backing bytes: the
+      buffers, then one spare sub-buffer per buffer (the reader's, see
+      :func:`begin_read`)
 """
 
 
@@ -115,12 +129,13 @@ def new_ring(n_bufs: int, subbuf_size: int, n_subbuf: int,
         raise ValueError(f"n_bufs must be >= 1, got {n_bufs}")
     geo = np.array([subbuf_size, n_subbuf, header_size, MODES.index(mode),
                     sb_shift, sb_shift + n_shift, n_bufs], dtype=np.int64)
-    return Ring(geo,
-                np.zeros((n_bufs, N_ST), dtype=np.int64),
+    st = np.zeros((n_bufs, N_ST), dtype=np.int64)
+    st[:, READING] = -1
+    return Ring(geo, st,
                 np.zeros(n_bufs * n_subbuf * 2, dtype=np.int64),
                 np.zeros(n_bufs * n_subbuf, dtype=np.int64),
                 np.zeros(n_bufs * n_subbuf, dtype=np.int64),
-                np.zeros(n_bufs * n_subbuf * subbuf_size, dtype=np.uint8))
+                np.zeros((n_bufs * n_subbuf + n_bufs) * subbuf_size, dtype=np.uint8))
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -167,6 +182,29 @@ def _commit_padding(ring, b, off, pad):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _spare(ring, b):
+    """Index into ``ring.data`` of buffer ``b``'s spare sub-buffer."""
+    geo = ring.geo
+    return (geo[G_NBUF] << geo[G_TOT_SHIFT]) + b * geo[G_SUBBUF]
+
+
+@njit(cache=True, _nrt=False)
+def _swap_out(ring, b):
+    """A writer pushes the reader past the sub-buffer it is reading: LTTng
+    swapped that sub-buffer for a spare when the read began
+    (``update_read_sb_index``), so the writer writes into the spare's pages
+    and the reader keeps its own. Here the sub-buffer's bytes move into the
+    spare now, the first moment the writer would overwrite them."""
+    st = ring.st
+    s = _sub(ring, b, st[b, RD])
+    memcpy(ring.data, _spare(ring, b), ring.data, pos(ring, b, st[b, RD]),
+           ring.geo[G_SUBBUF])
+    st[b, SWAPPED] = 1
+    st[b, SPARE_NREC] = ring.nrec[s]
+    st[b, SPARE_DSIZE] = ring.dsize[s]
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def reserve(ring, b, size):
     """Reserve ``size`` bytes (already rounded) on buffer ``b``.
 
@@ -187,15 +225,20 @@ def reserve(ring, b, size):
         pad = 0 if in_sb == 0 else subbuf - in_sb
         start = off + pad                # enters the next sub-buffer
         total = subbuf * geo[G_NSUB]
-        if start - load_acquire(st, b * N_ST + RD) >= total:   # not consumed yet
+        # lib_ring_buffer_try_reserve_slow: its previous lap must be fully
+        # committed (else a writer pins it: lost_wrap, in both modes) ...
+        if start >= total and not subbuf_complete(ring, b, start - total):
+            st[b, LOST_WRAP] += 1
+            return R_LOST_WRAP
+        if start - load_acquire(st, b * N_ST + RD) >= total:   # ... and, not consumed yet:
             if geo[G_MODE] == MODE_DISCARD:
-                st[b, LOST_FULL] += 1
+                st[b, LOST_FULL] += 1    # discard mode drops the record,
                 return R_LOST_FULL
-            if not subbuf_complete(ring, b, st[b, RD]):
-                st[b, LOST_WRAP] += 1    # a writer still holds the oldest one
-                return R_LOST_WRAP
-            st[b, OVERWRITTEN] += ring.nrec[_sub(ring, b, st[b, RD])]
-            st[b, RD] += subbuf          # push the reader
+            if st[b, READING] == st[b, RD]:
+                _swap_out(ring, b)       # the reader keeps the one it reads
+            else:
+                st[b, OVERWRITTEN] += ring.nrec[_sub(ring, b, st[b, RD])]
+            st[b, RD] += subbuf          # overwrite mode pushes the reader
         if pad:
             _commit_padding(ring, b, off, pad)
         s_new = _sub(ring, b, start)
@@ -228,6 +271,12 @@ def write_header(ring, b, off, payload_len, kind, flags, ts, event, addr):
 def set_flags(ring, b, off, flags):
     p = pos(ring, b, off)
     store_i64(ring.data, p, load_i64(ring.data, p) | (flags << 48))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def clear_flags(ring, b, off, flags):
+    p = pos(ring, b, off)
+    store_i64(ring.data, p, load_i64(ring.data, p) & ~(flags << 48))
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -326,6 +375,40 @@ def _verify_record(ring, b, p, length, flags, ts, addr, capture_max, n_kinds,
     return bad + (not memeq(data, h, arena, addr, length))
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _take(ring, b, base, nrec, dsize, t, verify, arena, capture_max, n_kinds,
+          delivery_hist):
+    """Deliver at ``t`` the ``nrec`` records of the sub-buffer whose bytes
+    start at ``ring.data[base]`` and end ``dsize`` bytes later."""
+    st = ring.st
+    header = ring.geo[G_HEADER]
+    p = base
+    end = base + dsize
+    n = 0
+    while p < end:
+        w0 = load_i64(ring.data, p)
+        length = w0 & 0xFFFFFFFF
+        flags = (w0 >> 48) & 0xFFFF
+        size = record_size(header, length)
+        if not flags & F_PADDING:
+            n += 1
+            ts = load_i64(ring.data, p + H_TS)
+            if verify:
+                st[b, VERIFY_ERRORS] += _verify_record(
+                    ring, b, p, length, flags, ts,
+                    load_i64(ring.data, p + H_ADDR), capture_max, n_kinds,
+                    (w0 >> 32) & 0xFFFF, arena)
+            st[b, LAST_TS] = ts
+            if flags & F_DATA_MISSING:
+                st[b, DATA_MISSING_DELIVERED] += 1
+            hist_record(delivery_hist, t - load_i64(ring.data, p + H_COMMIT))
+        p += size
+    if verify and (n != nrec or p != end):
+        st[b, VERIFY_ERRORS] += 1
+    st[b, DELIVERED] += n
+    st[b, SUBBUF_DELIVERED] += 1
+
+
 @njit(cache=True, _nrt=False)
 def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
             n_kinds, delivery_hist, max_subbufs):
@@ -334,10 +417,8 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
     ``subbuf_size * ps_per_byte_x1000 / 1000`` ps to read. Every record's
     delivery latency (consume time - commit time) goes into
     ``delivery_hist``. Returns the time the reader is done."""
-    geo = ring.geo
     st = ring.st
-    subbuf = geo[G_SUBBUF]
-    header = geo[G_HEADER]
+    subbuf = ring.geo[G_SUBBUF]
     t = now
     taken = 0
     while taken < max_subbufs and st[b, RD] < load_acquire(st, b * N_ST + WR):
@@ -346,32 +427,38 @@ def consume(ring, b, now, ps_per_byte_x1000, verify, arena, capture_max,
             break                        # a stalled sub-buffer holds back the rest
         t += subbuf * ps_per_byte_x1000 // 1000
         s = _sub(ring, b, rd)
-        base = pos(ring, b, rd)
-        p = base
-        end = base + ring.dsize[s]
-        n = 0
-        while p < end:
-            w0 = load_i64(ring.data, p)
-            length = w0 & 0xFFFFFFFF
-            flags = (w0 >> 48) & 0xFFFF
-            size = record_size(header, length)
-            if not flags & F_PADDING:
-                n += 1
-                ts = load_i64(ring.data, p + H_TS)
-                if verify:
-                    st[b, VERIFY_ERRORS] += _verify_record(
-                        ring, b, p, length, flags, ts,
-                        load_i64(ring.data, p + H_ADDR), capture_max, n_kinds,
-                        (w0 >> 32) & 0xFFFF, arena)
-                st[b, LAST_TS] = ts
-                if flags & F_DATA_MISSING:
-                    st[b, DATA_MISSING_DELIVERED] += 1
-                hist_record(delivery_hist, t - load_i64(ring.data, p + H_COMMIT))
-            p += size
-        if verify and (n != ring.nrec[s] or p != end):
-            st[b, VERIFY_ERRORS] += 1
-        st[b, DELIVERED] += n
-        st[b, SUBBUF_DELIVERED] += 1
+        _take(ring, b, pos(ring, b, rd), ring.nrec[s], ring.dsize[s], t, verify,
+              arena, capture_max, n_kinds, delivery_hist)
         store_release(st, b * N_ST + RD, rd + subbuf)
         taken += 1
     return t
+
+
+@njit(cache=True, _nrt=False)
+def begin_read(ring, b):
+    """The reader takes the next sub-buffer if it is complete (LTTng's
+    ``lib_ring_buffer_get_subbuf``); it is its own until :func:`end_read`.
+    Returns whether it took one."""
+    st = ring.st
+    rd = st[b, RD]
+    if rd < load_acquire(st, b * N_ST + WR) and subbuf_complete(ring, b, rd):
+        st[b, READING] = rd
+        return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def end_read(ring, b, now, verify, arena, capture_max, n_kinds, delivery_hist):
+    """The read begun by :func:`begin_read` ends at ``now``: its records are
+    delivered, from the spare if a writer pushed past it meanwhile (overwrite
+    mode), else from the buffer, whose space it then gives back
+    (``lib_ring_buffer_put_subbuf``)."""
+    st = ring.st
+    if st[b, SWAPPED]:
+        _take(ring, b, _spare(ring, b), st[b, SPARE_NREC], st[b, SPARE_DSIZE],
+              now, verify, arena, capture_max, n_kinds, delivery_hist)
+        st[b, SWAPPED] = 0
+    else:
+        consume(ring, b, now, 0, verify, arena, capture_max, n_kinds,
+                delivery_hist, 1)
+    st[b, READING] = -1

@@ -8,6 +8,7 @@
 ``fastring sweep``      run a parameter sweep (``fastring.sweep``)
 ``fastring calibrate``  measure a cost profile for this host (``fastring.calibrate``)
 ``fastring validate``   a real tracer beside the model's prediction (``fastring.tracers``)
+``fastring fit``        fit a synthetic workload to an strace capture (``fastring.fit``)
 
 A command is a function ``_add_NAME(sub)`` that adds its sub-parser and sets
 ``handler``; :data:`COMMANDS` lists them in ``--help`` order. Commands with
@@ -43,6 +44,8 @@ DELEGATED = {
     "live": ("fastring.live.cli",
              "run the strategies on real threads with real atomics and faults "
              "(options: fastring live --help)"),
+    "fit": ("fastring.fit", "fit a synthetic workload to an strace capture "
+                            "(options: fastring fit --help)"),
 }
 
 
@@ -141,6 +144,9 @@ def _add_run(sub):
                      help="run even if the run is estimated to take over an "
                           "hour of engine time or over half of this machine's "
                           "memory (refused otherwise, with the estimate)")
+    run.add_argument("--jobs", type=_int_arg, metavar="N",
+                     help="strategies run in N processes at once (default: "
+                          "one per core; same tables; with --events-table, one)")
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar (it is only shown on a terminal, "
                           "for runs longer than a second)")
@@ -314,7 +320,7 @@ def cmd_run(args) -> int:
                           enabled=False if args.no_progress else None)
         t0 = time.monotonic()
         try:
-            res = run_sim(cfg, progress=bar, force=args.force,
+            res = run_sim(cfg, progress=bar, jobs=args.jobs or None, force=args.force,
                           on_batch=w.write_batch if args.events_table else None)
         finally:
             bar.close()

@@ -5,12 +5,20 @@ CLI, the Python API and the result tables share (DESIGN.md, "Configuration").
 :func:`load` builds it from three layers, later ones winning:
 
 1. :data:`DEFAULTS`, which make ``fastring run`` meaningful on its own;
-2. a *source*: a partial nested dict, or the path of a TOML file;
-3. *overrides*: ``"section.key=value"`` strings (the CLI's ``--set``).
+2. the tracer preset named by ``tracer.preset`` (:mod:`fastring.presets`),
+   for the keys the next two layers leave unset;
+3. a *source*: a partial nested dict, or the path of a TOML file;
+4. *overrides*: ``"section.key=value"`` strings (the CLI's ``--set``).
+
+Derived defaults: ``workload.capture_max`` follows ``workload.capture``
+unless set; with ``workload.source = "trace"`` the capture sets
+``run.events``, the tasks and ``workload.syscalls`` (:mod:`fastring.replay`).
 
 Merge rules
     Tables merge key by key; scalars and lists replace. So a source that sets
-    ``workload.syscalls.openat.weight`` keeps the rest of the default mix, and
+    ``workload.syscalls.openat.weight`` keeps the rest of the default mix
+    (unless it sets ``workload.replace_mix = true``: then its kinds are the
+    whole mix, as in the files ``fastring fit`` writes), and
     a source or override that names a new kind (``[workload.syscalls.mmap]``,
     ``workload.syscalls.mmap.weight=0.1``) adds it to the mix. A kind's missing
     sub-keys take their defaults (``payload = "none"``, ``len_median = 1``,
@@ -51,7 +59,9 @@ from typing import Any
 
 import numpy as np
 
+from fastring import capture as _capture
 from fastring import costs as _costs
+from fastring import presets as _presets
 
 
 class ConfigError(ValueError):
@@ -103,11 +113,6 @@ def _choice(default, *choices):
     return Key("choice", default, choices=choices)
 
 
-def _kind(payload, weight, len_median, len_sigma):
-    return {"weight": weight, "payload": payload,
-            "len_median": len_median, "len_sigma": len_sigma}
-
-
 _SYSCALL = {
     "weight": _float(_REQUIRED, 0, 1e9, lo_open=True),
     "payload": _choice("none", "string", "buffer", "none"),
@@ -115,13 +120,15 @@ _SYSCALL = {
     "len_sigma": _float(0.0, 0, 10),
 }
 
-_DEFAULT_MIX = {
-    "openat": _kind("string", 0.25, 40.0, 0.7),
-    "execve": _kind("string", 0.02, 200.0, 1.0),
-    "write": _kind("buffer", 0.25, 256.0, 1.5),
-    "read": _kind("buffer", 0.25, 512.0, 1.5),
-    "exit": _kind("none", 0.23, 1.0, 0.0),
-}
+def _default_mix() -> dict:
+    """The default ``workload.syscalls``: ``fastring fit`` of a real capture
+    shipped in the package (fastring/data/default_mix.toml says which)."""
+    path = os.path.join(os.path.dirname(__file__), "data", "default_mix.toml")
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)["workload"]["syscalls"]
+
+
+_DEFAULT_MIX = _default_mix()
 
 _INJECT = {
     "event": _int(_REQUIRED, 0, 2**63 - 1),
@@ -149,6 +156,9 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "timeslice_ns": _int(3_000_000, 1, 10**12),
         "p_migrate": _float(0.1, 0, 1),
     },
+    "tracer": {
+        "preset": _choice("lttng-modules", *_presets.NAMES),
+    },
     "buffer": {
         "subbuf_size": _int(65536, 256, 2**30, pow2=True),
         "n_subbuf": _int(4, 2, 2**16, pow2=True),
@@ -161,8 +171,14 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "verify": Key("bool", True),
     },
     "workload": {
+        "source": _choice("synthetic", "synthetic", "trace"),
+        "trace": Key("str", ""),                    # an strace capture
+        "trace_loops": _int(1, 1, 1 << 20),
+        "trace_skip_bad": Key("bool", False),
+        "capture": _choice("full", *_capture.POLICIES),
+        "replace_mix": Key("bool", False),          # syscalls replace the default mix
         "think_ns": _float(10000.0, 0, 1e12),        # mean of an exponential
-        "capture_max": _int(4096, 0, 1 << 20),
+        "capture_max": _int(4096, 0, 1 << 20),      # default: by capture policy
         "user_pages": _int(4096, 1, 1 << 22),
         "working_set_pages": _int(64, 1, 1 << 22),  # and <= user_pages
         "syscalls": Key("table", _DEFAULT_MIX, sub=_SYSCALL, count=(1, 255),
@@ -174,9 +190,16 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "p_major": _float(1e-4, 0, 1),
         "residency_ns": _float(1e9, 0, 1e15, lo_open=True),
         "p_major_given_missing": _float(0.01, 0, 1),
-        "minor_ns": _float(1000.0, 0, 1e12),        # median of a lognormal
-        "major_ns": _float(100_000.0, 0, 1e12),
-        "sigma": _float(0.5, 0, 10),
+        # medians of lognormals: measured on the dev machines by
+        # benchmarks/fault_service.c (a page-cache page mapped fresh: 1.7 us;
+        # a page dropped with POSIX_FADV_DONTNEED, read from the virtio
+        # disk: 53 us, p90 65-85 us, so sigma ~0.3); see results/README.md
+        "minor_ns": _float(1700.0, 0, 1e12),
+        "major_ns": _float(53_000.0, 0, 1e12),
+        "sigma": _float(0.3, 0, 10),
+        # reclaim under memory pressure: mean time a page an event touched
+        # stays before kswapd/direct reclaim evicts it again (0: no reclaim)
+        "reclaim_ns": _float(0.0, 0, 1e12),
         "inject": Key("records", [], sub=_INJECT, sort_by="event"),
     },
     "live": {                                        # fastring live only
@@ -385,6 +408,8 @@ def _check_whole(cfg: dict) -> None:
         if name not in known:
             raise ConfigError(f"run.strategies[{i}]: unknown strategy {name!r}; "
                               f"known: {', '.join(known)}")
+    if w["source"] == "trace":
+        _layers.check_trace(cfg)
     from fastring import estimate as _estimate   # imports the engine: lazily
     problem = _estimate.read_time_problem(cfg) or _estimate.clock_problem(
         cfg, resolved_costs(cfg))        # resolved_costs: the profile reads
@@ -478,22 +503,33 @@ def _is_complete(source: Mapping) -> bool:
 
 
 def load(source=None, overrides: Iterable[str] = ()) -> dict:
-    """Defaults, then ``source`` (None, a partial nested dict or a TOML file
-    path), then ``overrides`` (``"section.key=value"`` strings); validated and
-    normalized. The inputs are not mutated."""
+    """Defaults, then the preset ``tracer.preset`` names, then ``source``
+    (None, a partial nested dict or a TOML file path), then ``overrides``
+    (``"section.key=value"`` strings); validated and normalized. Keys set by
+    the source or the overrides win over the preset. The inputs are not
+    mutated."""
     cfg = _defaults()
+    overrides = [overrides] if isinstance(overrides, str) else list(overrides)
     if isinstance(source, (str, os.PathLike)):
         source = _read_toml(source)
+    complete = False
     if source is not None:
         if not isinstance(source, Mapping):
             raise ConfigError(f"config: source must be None, a table or a "
                               f"TOML file path, got {source!r}")
-        if _is_complete(source):
+        complete = _is_complete(source)
+        if complete:
             cfg = copy.deepcopy(dict(source))   # already loaded: load(load(x)) == load(x)
         else:
+            if _layers.replaces_mix(source, overrides):
+                cfg["workload"]["syscalls"] = {}
             _merge(cfg, source)
-    for item in [overrides] if isinstance(overrides, str) else overrides:
+    for item in overrides:
         _apply_override(cfg, item)
+    explicit = _layers.explicit(None if complete else source, overrides)
+    if not complete:
+        _layers.apply_preset(cfg, explicit)
+    _layers.derive(cfg, explicit, complete)
     return validate(cfg)
 
 
@@ -538,3 +574,6 @@ def flatten(cfg: Mapping) -> dict[str, object]:
 def to_json(cfg: Mapping) -> str:
     """The config as sorted-key JSON: the schema metadata of every table."""
     return json.dumps(cfg, sort_keys=True)
+
+
+from fastring import layers as _layers   # noqa: E402  (it imports ConfigError from here)

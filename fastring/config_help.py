@@ -40,10 +40,15 @@ MEANINGS = {
     "workload.source": "synthetic: the syscall mix below; trace: replay an strace capture",
     "workload.trace": "the strace -f -tt -T capture replayed when source = \"trace\"",
     "workload.trace_loops": "how many times the capture is replayed",
-    "workload.capture": "which payloads a traced syscall carries: strings, ftrace-like "
-                        "or full buffers",
+    "workload.trace_skip_bad": "skip (and count) capture lines that are not strace "
+                               "output instead of stopping at the first",
+    "workload.capture": "what the tracer copies: strings only (lttng-modules), strings "
+                        "and entry buffers cut at capture_max (ftrace), or every buffer",
+    "workload.replace_mix": "the config's syscall kinds are the whole mix (fastring fit "
+                            "writes this) instead of merging into the default mix",
     "workload.think_ns": "mean think time between a task's syscalls (exponential)",
-    "workload.capture_max": "the most payload bytes one event captures",
+    "workload.capture_max": "the most payload bytes one event captures (default: the "
+                            "capture policy's: 4096, ftrace 63)",
     "workload.user_pages": "4 KiB pages of simulated user memory",
     "workload.working_set_pages": "pages each task draws its payload addresses from",
     "workload.syscalls": "the syscall mix: event kinds by name",
@@ -69,11 +74,14 @@ MEANINGS = {
     "faults.p_major": "bernoulli: probability that a page's first touch faults major",
     "faults.residency_ns": "residency: mean time a page stays resident after it is "
                            "faulted in",
-    "faults.p_major_given_missing": "residency: probability that a missing page "
-                                    "faults major (else minor)",
+    "faults.p_major_given_missing": "residency, and pages taken by reclaim: "
+                                    "probability that a missing page faults "
+                                    "major (else minor)",
     "faults.minor_ns": "median service time of a minor fault (holds the CPU)",
     "faults.major_ns": "median service time of a major fault (the task sleeps)",
     "faults.sigma": "sigma of the fault service times' lognormal",
+    "faults.reclaim_ns": "memory pressure: mean time before reclaim evicts a page "
+                         "an event has again (0: no reclaim)",
     "faults.inject": "faults forced at given events, on top of the model",
     "faults.inject[].event": "the event (global index, in issue order) that faults",
     "faults.inject[].kind": "minor or major",

@@ -40,10 +40,10 @@ from .rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, exponential,
                   lognormal, u01)
 from .world import (KIND_GUIDE, F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
-                    F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
+                    F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
                     FAULT_MINOR, P_ARENA, P_CAPMAX, P_EVENTS, P_MAXPG,
                     P_NCPU, P_NKINDS, P_NPAGES, P_NTASK, P_PERIOD, P_READ_PSB,
-                    P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, PAGE,
+                    P_SEED, P_TIMESLICE, P_VERIFY, P_FMODEL, P_LOOPS, P_TRACE, PAGE,
                     PAYLOAD_NONE, PAYLOAD_STRING)
 
 (C_CLOCK, C_LADD, C_AADD, C_AADD_CONT, C_LCMPXCHG, C_ACMPXCHG, C_POFF, C_PON,
@@ -56,15 +56,23 @@ THINK, READY, RUN, SLEEP, DONE = range(5)
 # each: 0 from T_PC to T_PIN, -1 from T_START to T_COMMIT_CPU)
 (T_STATE, T_CPU, T_EVENT, T_KIND, T_LEN, T_ADDR, T_RES_OFF, T_RES_TIME,
  T_CS_SNAP, T_N_START, T_LAST_DUR, T_LAST_P,
- T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_STATUS, T_POFF, T_MOFF,
- T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS, T_RETRIES,
- T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
- T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU,
- N_T) = range(37)
+ T_PC, T_PHASE, T_DRAW, T_FLAGS, T_MISSING, T_MISS_IN, T_STATUS, T_POFF,
+ T_MOFF, T_OFF_SUM, T_OFF_MAX, T_CPU_PS, T_FMINOR, T_FMAJOR, T_RESTARTS,
+ T_RETRIES, T_INJ_KIND, T_INJ_DELAY, T_STEP_MINOR, T_PIN,
+ T_START, T_RES_SIZE, T_RES_BUF, T_RES_CPU, T_COMMIT_CPU, T_SEQ,
+ N_T) = range(39)
+# where a user copy writes / a kernel memcpy reads; T_MISS_IN has bit
+# ``1 << D_SCRATCH`` or ``1 << D_BOUNCE`` set while that buffer holds zeros
+# for a missing page (each copy's outcome belongs to the bytes it wrote);
+# the slot's is the record's DATA_MISSING flag (T_FLAGS, and its header).
+D_SLOT, D_SCRATCH, D_BOUNCE = 0, 1, 2
 # event status
 ST_RECORDED, ST_LOST_FULL, ST_LOST_WRAP, ST_LOST_BIG = 0, 1, 2, 3
-# cpu fields
-C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, N_C = range(5)
+# cpu fields; a CPU's run queue is a FIFO list of tasks linked through
+# ``State.rq`` (``rq[task]``: the task queued after it), from C_RQ_HEAD to
+# C_RQ_TAIL: a task waits in at most one queue, so n_tasks links serve every
+# CPU (a square n_cpus x n_tasks array took 32 MB at 1024 CPUs)
+C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, C_RQ_TAIL, N_C = range(6)
 # global fields
 (G_ISSUED, G_COMPLETED, G_HEAP, G_TASKS_DONE, G_NOW, G_ROWS, G_INJ,
  G_STEPS, N_G) = range(9)
@@ -72,7 +80,7 @@ C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, N_C = range(5)
 (K_EVENTS, K_RESTARTS, K_RETRIES, K_FMINOR, K_FMAJOR, K_MIGRATIONS,
  K_ATOMIC, K_KMALLOC, K_PAYLOAD, K_COPIED, K_DATA_MISSING, K_CPU_PS,
  K_MAX_LAT, K_MAX_OFF, K_MAX_SEC, K_MAX_PIN, K_PREEMPTIONS, K_SLEEPS,
- K_LOST_EVENTS, N_K) = range(20)
+ K_LOST_EVENTS, K_INJ_UNAPPLIED, N_K) = range(21)
 # histograms
 H_LAT, H_OFF, H_SEC, H_PIN, H_DELIV, N_H = range(6)
 HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
@@ -91,8 +99,8 @@ EVENT_FIELDS = (T_EVENT, -1, T_KIND, T_LEN, T_START, -1, T_RES_CPU,
 # page states of the current event (per task)
 PG_UNSEEN, PG_IN, PG_MINOR, PG_MAJOR, PG_INJECTED = 0, 1, 2, 3, 4
 
-State = namedtuple("State", "g k h t c rq pages jumps resident scratch bounce "
-                            "heap_t heap_v rows delivery reading")
+State = namedtuple("State", "g k h t c rq pages reclaim jumps resident scratch "
+                            "bounce heap_t heap_v rows delivery")
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -103,23 +111,32 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
     return State(
         np.zeros(N_G, np.int64), np.zeros(N_K, np.int64),
         np.zeros((N_H, N_BINS), np.int64), np.zeros((n_tasks, N_T), np.int64),
-        np.zeros((n_cpus, N_C), np.int64), np.zeros((n_cpus, n_tasks), np.int64),
+        np.zeros((n_cpus, N_C), np.int64), np.full(n_tasks, -1, np.int64),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int8),
+        np.zeros((n_tasks, int(p[P_MAXPG])), np.int64),
         np.zeros((n_tasks, max(n_bounded, 1)), np.int64),
         np.zeros(int(p[P_NPAGES]), np.int64),
         np.zeros(n_cpus * max(cap, 1), np.uint8),
         np.zeros(n_tasks * max(cap, 1), np.uint8),
         np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
         np.zeros((rows_cap, N_E), np.int64),
-        np.zeros(N_BINS, np.int64),
-        np.full(n_cpus, -1, np.int64))
+        np.zeros(N_BINS, np.int64))
 
 
-# -- the heap of pending happenings: (time, code), smallest first ------------
+# -- the queue of pending happenings: (time, code), smallest first ------------
+# A 4-ary heap (half the depth of a binary one) of pairs ``(heap_t[i],
+# heap_v[i])``, compared without branches on the comparison's outcome (which
+# a CPU cannot predict): faster than the binary heap it replaces, 1.06x at
+# 20 entries, 1.25-1.3x at 320 to 5120 (``benchmarks/heap_variants.py``).
+# Codes are unique among pending entries (a task or a reader is pending at
+# most once), so the pop order is the total order of the pairs, whatever the
+# heap's shape: the same as ``heapq`` in the reference. Packing (time, code)
+# into one int64 key was 1.5-1.6x faster still, but would take the code's
+# bits from time; time keeps all 64 bits.
 
 @njit(cache=True, _nrt=False, inline="always")
 def _less(ta, va, tb, vb):
-    return ta < tb or (ta == tb and va < vb)
+    return (ta < tb) | ((ta == tb) & (va < vb))
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -128,14 +145,29 @@ def heap_push(s, t, v):
     i = s.g[G_HEAP]
     s.g[G_HEAP] = i + 1
     while i > 0:
-        parent = (i - 1) >> 1
-        if not _less(t, v, ht[parent], hv[parent]):
+        parent = (i - 1) >> 2
+        pt, pv = ht[parent], hv[parent]
+        if not _less(t, v, pt, pv):
             break
-        ht[i] = ht[parent]
-        hv[i] = hv[parent]
+        ht[i] = pt
+        hv[i] = pv
         i = parent
     ht[i] = t
     hv[i] = v
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _min_child(ht, hv, c, end):
+    """The smallest of the children ``c`` to ``end - 1``, with conditional
+    moves, not branches."""
+    ct, cv = ht[c], hv[c]
+    for j in range(c + 1, end):
+        jt, jv = ht[j], hv[j]
+        smaller = _less(jt, jv, ct, cv)
+        c = j if smaller else c
+        ct = jt if smaller else ct
+        cv = jv if smaller else cv
+    return c, ct, cv
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -147,15 +179,17 @@ def heap_pop(s):
     t, v = ht[n], hv[n]
     i = 0
     while True:
-        c = 2 * i + 1
+        c = 4 * i + 1
         if c >= n:
             break
-        if c + 1 < n and _less(ht[c + 1], hv[c + 1], ht[c], hv[c]):
-            c += 1
-        if not _less(ht[c], hv[c], t, v):
+        if c + 4 <= n:                      # a constant trip count: unrolled
+            c, ct, cv = _min_child(ht, hv, c, c + 4)
+        else:
+            c, ct, cv = _min_child(ht, hv, c, n)
+        if not _less(ct, cv, t, v):
             break
-        ht[i] = ht[c]
-        hv[i] = hv[c]
+        ht[i] = ct
+        hv[i] = cv
         i = c
     ht[i] = t
     hv[i] = v
@@ -210,10 +244,8 @@ def _release(w, s, cpu, t):
     """The running task leaves ``cpu``; the next ready one (FIFO) gets it."""
     s.c[cpu, C_CUR] = -1
     if s.c[cpu, C_RQ_LEN] > 0:
-        n_tasks = w.p[P_NTASK]
-        head = s.c[cpu, C_RQ_HEAD]
-        task = s.rq[cpu, head]
-        s.c[cpu, C_RQ_HEAD] = (head + 1) % n_tasks
+        task = s.c[cpu, C_RQ_HEAD]
+        s.c[cpu, C_RQ_HEAD] = s.rq[task]
         s.c[cpu, C_RQ_LEN] -= 1
         _start(w, s, cpu, task)
         heap_push(s, t + w.costs[C_SWITCH], task)
@@ -232,8 +264,11 @@ def _place(w, s, task, may_migrate):
         _start(w, s, cpu, task)
         return True
     s.t[task, T_STATE] = READY
-    n_tasks = w.p[P_NTASK]
-    s.rq[cpu, (s.c[cpu, C_RQ_HEAD] + s.c[cpu, C_RQ_LEN]) % n_tasks] = task
+    if s.c[cpu, C_RQ_LEN] == 0:
+        s.c[cpu, C_RQ_HEAD] = task
+    else:
+        s.rq[s.c[cpu, C_RQ_TAIL]] = task
+    s.c[cpu, C_RQ_TAIL] = task
     s.c[cpu, C_RQ_LEN] += 1
     return False
 
@@ -271,14 +306,50 @@ def draw_event(w, ev, task):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _trace_index(w, s, task):
+    """Replay: the index in the ``tr_*`` arrays of the task's next syscall,
+    or -1 when it has replayed all of them ``P_LOOPS`` times."""
+    first = w.tr_start[task]
+    n = w.tr_start[task + 1] - first
+    seq = s.t[task, T_SEQ]
+    if seq >= n * w.p[P_LOOPS]:
+        return np.int64(-1)
+    return first + seq % n
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _think(w, s, task, key, which):
+    """Think time (ps) before the task's next syscall: drawn (exponential,
+    counters ``(key, which)``), or the capture's gap when replaying."""
+    if w.p[P_TRACE]:
+        i = _trace_index(w, s, task)
+        return w.tr_think[i] if i >= 0 else np.int64(0)
+    return np.int64(exponential(u01(w.p[P_SEED], S_THINK, key, which), w.f[F_THINK]))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _no_more(w, s, task):
+    """Has this task issued its last event?"""
+    if w.p[P_TRACE]:
+        return _trace_index(w, s, task) < 0
+    return s.g[G_ISSUED] >= w.p[P_EVENTS]
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _issue(w, s, task, t):
-    """The task's think time ended: it issues the next syscall event."""
+    """The task's think time ended: it issues the next syscall event (the
+    next of its capture when replaying, else drawn)."""
     ev = s.g[G_ISSUED]
     s.g[G_ISSUED] = ev + 1
     s.t[task, T_EVENT] = ev
     s.t[task, T_PC:T_PIN + 1] = 0
     s.t[task, T_START:T_COMMIT_CPU + 1] = -1   # T_START: set when the probe runs
-    kind, length, addr = draw_event(w, ev, task)
+    if w.p[P_TRACE]:
+        i = _trace_index(w, s, task)
+        s.t[task, T_SEQ] += 1
+        kind, length, addr = w.tr_kind[i], w.tr_len[i], w.tr_addr[i]
+    else:
+        kind, length, addr = draw_event(w, ev, task)
     s.t[task, T_KIND] = kind
     s.t[task, T_LEN] = length
     s.t[task, T_ADDR] = addr
@@ -321,6 +392,12 @@ def _touch(w, s, task, t, may_fault, is_copy):
     Returns (minor_ps, major_ps, missing): the CPU time of minor faults
     taken, the sleep of major faults taken, and whether a page was missing
     and could not be faulted in (``may_fault`` false).
+
+    Reclaim (``faults.reclaim_ns`` > 0), bernoulli model: a page this event
+    found or faulted in is evicted again at an exponential time after that
+    (``s.reclaim``); touched later, it faults again, major with
+    ``p_major_given_missing``. (The residency model folds reclaim into its
+    pages' eviction times, see :func:`fastring.world.prepare`.)
     """
     length = s.t[task, T_LEN]
     if length == 0:
@@ -334,10 +411,15 @@ def _touch(w, s, task, t, may_fault, is_copy):
     major = np.int64(0)
     missing = False
     residency = w.p[P_FMODEL] == 1
+    reclaim = not residency and w.f[F_RECLAIM] > 0
     for j in range(last - first + 1):
         page = first + j
         state = s.pages[task, j]
-        if state == PG_UNSEEN or (residency and state == PG_IN):
+        if reclaim and state == PG_IN and s.reclaim[task, j] <= t:
+            # reclaimed since this event had it
+            state = PG_MAJOR if _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING] else PG_MINOR
+            s.pages[task, j] = state
+        elif state == PG_UNSEEN or (residency and state == PG_IN):
             if residency:
                 if s.resident[page] > t:
                     state = PG_IN
@@ -347,6 +429,9 @@ def _touch(w, s, task, t, may_fault, is_copy):
                     state = PG_MINOR
             else:
                 state = bernoulli_page(w, ev, j)
+                if reclaim and state == PG_IN:
+                    s.reclaim[task, j] = t + np.int64(
+                        exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
             s.pages[task, j] = state
         if state == PG_IN:
             continue
@@ -372,44 +457,68 @@ def _touch(w, s, task, t, may_fault, is_copy):
         if residency:
             s.resident[page] = t + minor + major + np.int64(
                 exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
+        elif reclaim:
+            s.reclaim[task, j] = t + minor + major + np.int64(
+                exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
     return minor, major, missing
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _copy_user(w, s, ring, task, cpu, dest, nofault):
-    """Move the payload bytes from user memory into ``dest`` (0 slot,
-    1 scratch, 2 bounce); zeros and DATA_MISSING when a page was missing."""
+def _mark(s, task, dest, missing):
+    """``dest`` now holds zeros for a missing page (or the real bytes)."""
+    if missing:
+        s.t[task, T_MISS_IN] |= np.int64(1) << dest
+    else:
+        s.t[task, T_MISS_IN] &= ~(np.int64(1) << dest)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _slot_written(s, ring, task, missing):
+    """The slot's payload was just written: zeros and DATA_MISSING if
+    ``missing``, else real bytes and the flag cleared (a later copy that
+    succeeds replaces an earlier one that did not)."""
+    b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
+    if missing:
+        B.write_missing(ring, b, off, s.t[task, T_LEN])
+        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
+    elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
+        B.clear_flags(ring, b, off, B.F_DATA_MISSING)
+        s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _copy_user(w, s, ring, task, cpu, dest):
+    """Move the payload bytes from user memory into ``dest`` (D_SLOT,
+    D_SCRATCH, D_BOUNCE); zeros there when a page was missing."""
     length = s.t[task, T_LEN]
     cap = w.p[P_CAPMAX]
     missing = s.t[task, T_MISSING] != 0
-    if missing:
-        s.t[task, T_FLAGS] |= B.F_DATA_MISSING
-    if dest == 0:
-        if missing:
-            B.write_missing(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], length)
-        else:
+    if dest == D_SLOT:
+        if not missing:
             B.copy_in(ring, s.t[task, T_RES_BUF], s.t[task, T_RES_OFF], 0, w.arena, s.t[task, T_ADDR], length)
+        _slot_written(s, ring, task, missing)
     else:
-        buf = s.scratch if dest == 1 else s.bounce
-        at = (cpu if dest == 1 else task) * cap
+        buf = s.scratch if dest == D_SCRATCH else s.bounce
+        at = (cpu if dest == D_SCRATCH else task) * cap
         if missing:
             buf[at:at + length] = 0
         else:
             B.memcpy(buf, at, w.arena, s.t[task, T_ADDR], length)
+        _mark(s, task, dest, missing)
     s.k[K_COPIED] += length
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _copy_kernel(w, s, ring, task, cpu, src):
-    """memcpy from the scratch (1) or bounce (2) buffer into the slot."""
+    """memcpy from the scratch or bounce buffer (``src``) into the slot."""
     length = s.t[task, T_LEN]
     b, off = s.t[task, T_RES_BUF], s.t[task, T_RES_OFF]
-    if s.t[task, T_FLAGS] & B.F_DATA_MISSING:
-        B.write_missing(ring, b, off, length)
-    else:
-        buf = s.scratch if src == 1 else s.bounce
-        at = (cpu if src == 1 else task) * w.p[P_CAPMAX]
+    missing = ((s.t[task, T_MISS_IN] >> src) & 1) != 0
+    if not missing:
+        buf = s.scratch if src == D_SCRATCH else s.bounce
+        at = (cpu if src == D_SCRATCH else task) * w.p[P_CAPMAX]
         B.copy_in(ring, b, off, 0, buf, at, length)
+    _slot_written(s, ring, task, missing)
     s.k[K_COPIED] += length
 
 
@@ -425,6 +534,8 @@ def _finish(w, s, task, t):
         k[K_LOST_EVENTS] += 1
     elif s.t[task, T_FLAGS] & B.F_DATA_MISSING:
         k[K_DATA_MISSING] += 1
+    if s.t[task, T_INJ_KIND] != 0 and s.pages[task, 0] != PG_INJECTED:
+        k[K_INJ_UNAPPLIED] += 1             # no copy touched a user page
     s.h[H_LAT, bin_of(lat)] += 1
     s.h[H_OFF, bin_of(s.t[task, T_OFF_SUM])] += 1
     s.h[H_SEC, bin_of(s.t[task, T_OFF_MAX])] += 1
@@ -444,8 +555,7 @@ def _finish(w, s, task, t):
         s.g[G_ROWS] = r + 1
     s.g[G_COMPLETED] += 1
     s.t[task, T_STATE] = THINK
-    think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, s.t[task, T_EVENT], 1), w.f[F_THINK]))
-    heap_push(s, t + think, task)
+    heap_push(s, t + _think(w, s, task, s.t[task, T_EVENT], 1), task)
     _release(w, s, s.t[task, T_CPU], t)
 
 
@@ -496,8 +606,9 @@ def _step(w, s, ring, prog, task, t):
         dur = costs[C_MON]
         s.t[task, T_MOFF] = 0
     elif op == S.KMALLOC:
-        dur = costs[C_KMALLOC]
-        s.k[K_KMALLOC] += 1
+        if length > 0:                        # nothing to hold: no allocation
+            dur = costs[C_KMALLOC]
+            s.k[K_KMALLOC] += 1
     elif op == S.KFREE:
         dur = 0
     elif (op == S.STRNLEN or op == S.FAULT_IN or op == S.COPY_TO_SLOT
@@ -507,6 +618,8 @@ def _step(w, s, ring, prog, task, t):
             pass                              # a buffer's length is known
         elif op == S.COPY_TO_SLOT and dropped:
             pass                              # no slot: the copy is skipped
+        elif is_copy and length == 0:
+            pass                              # no payload: no copy_from_user
         else:
             if s.t[task, T_PHASE] == 0:
                 minor, major, missing = _touch(w, s, task, t, arg == 0, is_copy)
@@ -533,12 +646,12 @@ def _step(w, s, ring, prog, task, t):
             else:
                 dur += costs[C_UCALL] + costs[C_UBYTE] * length + costs[C_CFU]
                 _copy_user(w, s, ring, task, cpu,
-                           0 if op == S.COPY_TO_SLOT else (1 if op == S.COPY_TO_SCRATCH else 2),
-                           arg)
+                           D_SLOT if op == S.COPY_TO_SLOT else (
+                               D_SCRATCH if op == S.COPY_TO_SCRATCH else D_BOUNCE))
     elif op == S.MEMCPY_SCRATCH or op == S.MEMCPY_BOUNCE:
-        if not dropped:
+        if not dropped and length > 0:       # no payload: no memcpy
             dur = costs[C_MCALL] + costs[C_MBYTE] * length
-            _copy_kernel(w, s, ring, task, cpu, 1 if op == S.MEMCPY_SCRATCH else 2)
+            _copy_kernel(w, s, ring, task, cpu, D_SCRATCH if op == S.MEMCPY_SCRATCH else D_BOUNCE)
     elif op == S.RESERVE:
         header = ring.geo[B.G_HEADER]
         size = B.record_size(header, length)
@@ -559,7 +672,7 @@ def _step(w, s, ring, prog, task, t):
             s.t[task, T_RES_SIZE] = size
             s.t[task, T_RES_TIME] = t
             B.write_header(ring, cpu, off, length, s.t[task, T_KIND],
-                           s.t[task, T_FLAGS] & B.F_DATA_MISSING, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
+                           0, t, s.t[task, T_EVENT], s.t[task, T_ADDR])
     elif op == S.ROLLBACK:
         if not dropped:
             dur = costs[C_LCMPXCHG]
@@ -567,7 +680,7 @@ def _step(w, s, ring, prog, task, t):
                               B.C_LOCAL if cpu == s.t[task, T_RES_BUF] else B.C_REMOTE, t)
             s.t[task, T_RES_SIZE] = -1
             s.t[task, T_RES_CPU] = -1
-            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING
+            s.t[task, T_FLAGS] &= ~B.F_DATA_MISSING   # no slot any more
     elif (op == S.COMMIT_LOCAL or op == S.COMMIT_SPLIT or op == S.COMMIT_ATOMIC
           or op == S.COMMIT_UNSAFE):      # unsafe: as split here (sequential)
         if not dropped:
@@ -605,7 +718,7 @@ def _step(w, s, ring, prog, task, t):
                 s.k[K_RETRIES] += 1
                 nxt = prog[pc, S.TARGET]
             else:
-                s.t[task, T_FLAGS] |= B.F_DATA_MISSING   # the copy may be torn
+                _mark(s, task, D_SCRATCH, True)   # the scratch copy may be torn
     elif op == S.IF_MISSING:
         if s.t[task, T_MISSING]:
             slot = prog[pc, S.SLOT]
@@ -627,21 +740,16 @@ def _step(w, s, ring, prog, task, t):
 @njit(cache=True, _nrt=False, inline="always")
 def _reader(w, s, ring, b, t):
     """The consumer of buffer ``b`` at ``t``: finish the sub-buffer it was
-    reading (its space is freed and its records delivered only now), then
+    reading (its records are delivered, and its space freed, only now), then
     start reading the next one if it is complete, else sleep a period."""
-    rd = ring.st[b, B.RD]
-    if s.reading[b] >= 0:
-        if s.reading[b] == rd:               # not overwritten meanwhile
-            B.consume(ring, b, t, 0, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
-                      w.p[P_NKINDS], s.delivery, 1)
-        s.reading[b] = -1
-        rd = ring.st[b, B.RD]
-    if rd < ring.st[b, B.WR] and B.subbuf_complete(ring, b, rd):
-        s.reading[b] = rd
+    if ring.st[b, B.READING] >= 0:
+        B.end_read(ring, b, t, w.p[P_VERIFY] != 0, w.arena, w.p[P_CAPMAX],
+                   w.p[P_NKINDS], s.delivery)
+    if B.begin_read(ring, b):
         read_ps = ring.geo[B.G_SUBBUF] * w.p[P_READ_PSB] // 1000
         heap_push(s, t + read_ps, w.p[P_NTASK] + b)
         return
-    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and rd == ring.st[b, B.WR]:
+    if s.g[G_TASKS_DONE] == w.p[P_NTASK] and ring.st[b, B.RD] == ring.st[b, B.WR]:
         return                                # drained after the last event
     heap_push(s, t + w.p[P_PERIOD], w.p[P_NTASK] + b)
 
@@ -657,8 +765,7 @@ def init(w, s, ring):
         s.t[task, T_STATE] = THINK
         s.t[task, T_CPU] = task % n_cpus
         s.t[task, T_EVENT] = -1
-        think = np.int64(exponential(u01(w.p[P_SEED], S_THINK, task, 0), w.f[F_THINK]))
-        heap_push(s, think, task)
+        heap_push(s, _think(w, s, task, task, 0), task)
     for b in range(n_cpus):
         heap_push(s, w.p[P_PERIOD], n_tasks + b)
     if w.p[P_FMODEL] == 1:
@@ -683,7 +790,7 @@ def run_chunk(w, s, ring, prog, target):
         state = s.t[task, T_STATE]
         if state != RUN:
             if state == THINK:
-                if g[G_ISSUED] >= w.p[P_EVENTS]:
+                if _no_more(w, s, task):
                     s.t[task, T_STATE] = DONE
                     g[G_TASKS_DONE] += 1
                     if g[G_TASKS_DONE] == n_tasks:

@@ -199,19 +199,17 @@ def state_bytes(cfg: dict, n_bounded: int, rows_cap: int) -> dict[str, int]:
     n_heap = n_tasks + n_cpus + 1
     return {
         "buffer.subbuf_size x buffer.n_subbuf x machine.n_cpus (the ring)":
-            n_sub * buf["subbuf_size"] + 4 * n_sub * 8 + n_cpus * B.N_ST * 8
+            (n_sub + n_cpus) * buf["subbuf_size"] + 4 * n_sub * 8 + n_cpus * B.N_ST * 8
             + (B.G_NBUF + 1) * 8,
         "machine.tasks_per_cpu x machine.n_cpus (per-task state)":
-            n_tasks * 8 * (E.N_T + max(n_bounded, 1))
-            + n_tasks * (wl["capture_max"] // PAGE + 2) + 2 * n_heap * 8,
-        "machine.n_cpus x machine.tasks_per_cpu x machine.n_cpus (run queues)":
-            n_cpus * n_tasks * 8,
+            n_tasks * 8 * (E.N_T + max(n_bounded, 1) + 1)
+            + n_tasks * (wl["capture_max"] // PAGE + 2) * 9 + 2 * n_heap * 8,
         "workload.capture_max x machine.tasks_per_cpu x machine.n_cpus "
         "(bounce buffers)": n_tasks * cap,
         "workload.capture_max x machine.n_cpus (scratch buffers)": n_cpus * cap,
         "workload.user_pages (page residency)": wl["user_pages"] * 8,
         "histograms and counters": (E.N_H + 1) * H.N_BINS * 8
-            + (E.N_G + E.N_K) * 8 + n_cpus * (E.N_C + 1) * 8,
+            + (E.N_G + E.N_K) * 8 + n_cpus * E.N_C * 8,
         "run.chunk_events (events chunk)": rows_cap * E.N_E * 8,
     }
 

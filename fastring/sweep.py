@@ -419,6 +419,7 @@ def _run_serial(cells, on_done):
 def _run_processes(cells, workers, on_done):
     import concurrent.futures as cf
     import multiprocessing as mp
+    from .parallel import stop_pool
     pool = cf.ProcessPoolExecutor(max_workers=workers,
                                   mp_context=mp.get_context("spawn"))
     try:
@@ -435,13 +436,7 @@ def _run_processes(cells, workers, on_done):
                 result = _failed(exc)
             on_done(futures[fut], result)
     except BaseException:
-        # interrupted: stop the running cells too (their results would be
-        # thrown away; without this, interpreter exit waits for them)
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
+        stop_pool(pool)      # interrupted: stop the running cells too
         raise
     pool.shutdown(wait=True)
 

@@ -54,10 +54,20 @@ class Pair:
         assert t == rt
         return taken, rd0
 
+    def begin_read(self, b):
+        got = B.begin_read(self.ring, b)
+        assert got == self.ref[b].begin_read()
+        return got
+
+    def end_read(self, b, now=0):
+        B.end_read(self.ring, b, now, True, ARENA, 4096, 1, self.hist)
+        return self.ref[b].end_read(now, True, ARENA, 4096, 1)
+
     def check_same(self):
         for b, ref in enumerate(self.ref):
             st = dict(zip(B.ST_NAMES, self.ring.st[b].tolist()))
             assert st["wr"] == ref.write and st["rd"] == ref.read
+            assert st["reading"] == (-1 if ref.reading is None else ref.reading)
             for k, v in ref.count.items():
                 assert st[k] == v, (b, k, st[k], v)
             n = ref.n_subbuf
@@ -128,21 +138,70 @@ def test_overwrite_mode_pushes_reader_over_committed_subbuffer():
     p.check_same()
 
 
-def test_wrap_onto_uncommitted_subbuffer_each_mode():
-    for mode, counter, code in (("overwrite", "lost_wrap", B.R_LOST_WRAP),
-                                ("discard", "lost_full", B.R_LOST_FULL)):
+def test_wrap_onto_uncommitted_subbuffer_is_lost_wrap_in_both_modes():
+    """lib_ring_buffer_try_reserve_slow checks the next sub-buffer's commit
+    count before it checks for a full buffer: a pinned sub-buffer gives
+    lost_wrap in discard mode too, never lost_full."""
+    for mode in ("overwrite", "discard"):
         p = Pair(subbuf=256, n_sub=2, mode=mode)
         pinned, pinned_size = p.reserve(0, 216)   # never committed: pinned
         off, size = p.reserve(0, 216)
         p.commit(0, off, size)
         off, _ = p.reserve(0, 8)
-        assert off == code and p.st(0, counter) == 1, mode
+        assert off == B.R_LOST_WRAP and p.st(0, "lost_wrap") == 1, mode
+        assert p.st(0, "lost_full") == 0 and p.st(0, "overwritten") == 0, mode
         taken, _ = p.consume(0)
         assert taken == []                # stalled sub-buffer holds back the next
         p.commit(0, pinned, pinned_size)
         taken, _ = p.consume(0)
         assert [e for e, _, _ in taken] == [0, 1]
         p.check_same()
+
+
+def test_overwrite_mode_reader_keeps_the_subbuffer_it_reads():
+    """update_read_sb_index: the reader holds the sub-buffer it reads (LTTng
+    swapped a spare in for it); a writer wrapping round pushes the reader
+    past it and overwrites the NEXT one, and the read still delivers every
+    record of the one taken, bytes intact."""
+    p = Pair(subbuf=256, n_sub=2, mode="overwrite")
+    for i in range(4):                    # two records per sub-buffer
+        off, size = p.reserve(0, 80, ts=i, addr=100 * i)
+        p.commit(0, off, size)
+    assert p.begin_read(0)                # the reader takes sub-buffer 0
+    for i in range(4, 8):                 # lap 1 over both sub-buffers
+        off, size = p.reserve(0, 80, ts=i, addr=100 * i)
+        p.commit(0, off, size)
+    # entering sub-buffer 0 again pushed the reader past it without loss;
+    # entering sub-buffer 1 overwrote its two records
+    assert p.st(0, "overwritten") == 2 and p.st(0, "rd") == 512
+    taken = p.end_read(0, now=10)
+    assert [e for e, _, _ in taken] == [0, 1]
+    assert p.st(0, "delivered") == 2 and p.st(0, "verify_errors") == 0
+    assert p.st(0, "rd") == 512           # already pushed: nothing to give back
+    assert p.begin_read(0)                # sub-buffer 0, lap 1
+    assert [e for e, _, _ in p.end_read(0)] == [4, 5]
+    assert p.st(0, "rd") == 768
+    assert p.begin_read(0) is False       # sub-buffer 1, lap 1: still written
+    off, size = p.reserve(0, 8, ts=8)     # switches: pads and completes it
+    p.commit(0, off, size)
+    assert p.begin_read(0)
+    assert [e for e, _, _ in p.end_read(0)] == [6, 7]
+    assert p.st(0, "rd") == 1024 and p.st(0, "verify_errors") == 0
+    p.check_same()
+
+
+def test_discard_mode_read_frees_space_only_when_it_ends():
+    p = Pair(subbuf=256, n_sub=2, mode="discard")
+    for _ in range(2):
+        off, size = p.reserve(0, 216)
+        p.commit(0, off, size)
+    assert p.begin_read(0)
+    off, _ = p.reserve(0, 8)
+    assert off == B.R_LOST_FULL           # the sub-buffer being read is not free
+    assert [e for e, _, _ in p.end_read(0)] == [0]
+    off, _ = p.reserve(0, 8)
+    assert off == 512
+    p.check_same()
 
 
 def test_record_larger_than_subbuffer_is_lost_big():
@@ -224,6 +283,7 @@ op = st.one_of(
     st.tuples(st.just("commit"), st.integers(0, 50), st.integers(0, 3)),
     st.tuples(st.just("rollback"), st.integers(0, 50), st.just(0)),
     st.tuples(st.just("consume"), st.integers(0, 2), st.integers(1, 3)),
+    st.tuples(st.just("read"), st.integers(0, 2), st.just(0)),  # begin or end
 )
 
 
@@ -252,7 +312,12 @@ def test_random_interleavings_match_reference(mode, subbuf, n_sub, ops):
         elif kind == "rollback" and pending:
             b, off, size = pending.pop(a % len(pending))
             p.rollback(b, off, size, now=now)
-        elif kind == "consume":
+        elif kind == "read":
+            if p.ref[a].reading is None:
+                p.begin_read(a)
+            else:
+                delivered[a] += [e for e, _, _ in p.end_read(a, now=now)]
+        elif kind == "consume" and p.ref[a].reading is None:
             before = p.ref[a].count["subbufs_delivered"]
             taken, _ = p.consume(a, now=now, max_subbufs=c)
             delivered[a] += [e for e, _, _ in taken]
@@ -263,6 +328,8 @@ def test_random_interleavings_match_reference(mode, subbuf, n_sub, ops):
     for b, off, size in pending:                     # finish: commit, flush, drain
         p.commit(b, off, size, now=now)
     for b in range(3):
+        if p.ref[b].reading is not None:
+            delivered[b] += [e for e, _, _ in p.end_read(b, now=now)]
         B.flush(p.ring, b)
         p.ref[b].flush()
         taken, _ = p.consume(b, now=now)

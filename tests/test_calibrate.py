@@ -179,6 +179,7 @@ def test_calibrated_profile_changes_the_run_where_costs_differ(quick_results, tm
     length, header = 200, 40
     base = {"run": {"events": 2000, "strategies": ["nofault"]},
             "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
+            "workload": {"capture": "full"},       # the buffer is copied
             "faults": {"p_minor": 0.0, "p_major": 0.0}}
     mix = (f'workload.syscalls={{w={{weight=1.0, payload="buffer", '
            f'len_median={length}.0, len_sigma=0.0}}}}')

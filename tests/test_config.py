@@ -11,10 +11,11 @@ from fastring.config import ConfigError
 def test_defaults_validate_and_round_trip():
     cfg = config.load()
     assert cfg == config.validate(cfg)
-    assert cfg["buffer"]["subbuf_size"] == 65536
+    assert cfg["tracer"]["preset"] == "lttng-modules"
+    assert cfg["buffer"]["subbuf_size"] == 1 << 20     # the preset's
     assert cfg["run"]["strategies"] == list(config.BUILTIN_STRATEGIES)
-    assert sorted(cfg["workload"]["syscalls"]) == sorted(
-        ["openat", "execve", "write", "read", "exit"])
+    assert {"openat", "newfstatat", "close", "read", "write"} <= set(
+        cfg["workload"]["syscalls"])                  # fitted from a real capture
     # the JSON of a config reads back as the same config
     assert config.validate(json.loads(config.to_json(cfg))) == cfg
     assert config.to_json(config.validate(json.loads(config.to_json(cfg)))) \
@@ -25,7 +26,7 @@ def test_default_types_are_normalized():
     cfg = config.load()
     assert type(cfg["run"]["events"]) is int
     assert type(cfg["reader"]["bytes_per_ns"]) is float
-    assert type(cfg["workload"]["syscalls"]["exit"]["len_median"]) is float
+    assert type(cfg["workload"]["syscalls"]["close"]["len_median"]) is float
 
 
 def test_load_toml_file(tmp_path):
@@ -47,13 +48,22 @@ def test_load_toml_file(tmp_path):
         assert cfg["faults"]["p_major"] == 0.5
         assert [e["event"] for e in cfg["faults"]["inject"]] == [3, 9]
         mix = cfg["workload"]["syscalls"]
-        assert mix["openat"] == {"weight": 2.0, "payload": "string",
-                                 "len_median": 40.0, "len_sigma": 0.7}
+        assert mix["openat"] == {**config.DEFAULTS["workload"]["syscalls"]["openat"],
+                                 "weight": 2.0}
         assert mix["mmap"] == {"weight": 0.1, "payload": "buffer",
                                "len_median": 1.0, "len_sigma": 0.0}
         assert "read" in mix                                # merged, not replaced
         assert cfg["strategies"]["mine"]["description"] == ""
         assert cfg["run"]["strategies"] == ["nofault", "mine"]
+
+
+def test_replace_mix():
+    src = {"workload": {"replace_mix": True, "syscalls": {"openat": {"weight": 1}}}}
+    assert list(config.load(src)["workload"]["syscalls"]) == ["openat"]
+    src["workload"]["replace_mix"] = False
+    assert len(config.load(src)["workload"]["syscalls"]) > 1
+    assert list(config.load({"workload": {"syscalls": {"x": {"weight": 1}}}},
+                            ["workload.replace_mix=true"])["workload"]["syscalls"]) == ["x"]
 
 
 def test_overrides():
@@ -101,18 +111,20 @@ def test_inputs_not_mutated():
     out["buffer"]["mode"] = "overwrite"
     assert full == full_copy
     cfg["workload"]["syscalls"]["openat"]["weight"] = 7.0
-    assert config.load()["workload"]["syscalls"]["openat"]["weight"] == 0.25
+    assert config.load()["workload"]["syscalls"]["openat"]["weight"] == \
+        config.DEFAULTS["workload"]["syscalls"]["openat"]["weight"] != 7.0
 
 
 def test_flatten():
     flat = config.flatten(config.load(overrides=["costs.memcpy_byte=0.1",
                                                  "costs.clock_read=1"]))
     keys = list(flat)
-    assert flat["buffer.subbuf_size"] == 65536
+    assert flat["buffer.subbuf_size"] == 1 << 20
     assert flat["buffer.mode"] == "discard"
     assert keys[:4] == ["run.seed", "run.events", "run.strategies",
                         "run.chunk_events"]
-    assert json.loads(flat["workload.syscalls"])["openat"]["weight"] == 0.25
+    assert json.loads(flat["workload.syscalls"])["openat"]["weight"] == \
+        config.DEFAULTS["workload"]["syscalls"]["openat"]["weight"]
     assert flat["faults.inject"] == "[]"
     assert flat["strategies"] == "{}"
     assert keys[-4:] == ["costs.profile", "costs.clock_read",
@@ -146,7 +158,7 @@ def test_flatten():
     (["run.strategies=[]"], "run.strategies"),
     (["run.strategies=[\"nofault\", \"nofault\"]"], "run.strategies[1]"),
     (["run.events=-1"], "run.events"),
-    (["workload.syscalls.mmap.payload=string"], "workload.syscalls.mmap.weight"),
+    (["workload.syscalls.blob.payload=string"], "workload.syscalls.blob.weight"),
     (["workload.syscalls.openat.payload=blob"], "workload.syscalls.openat.payload"),
     (["workload.syscalls.openat.color=1"], "workload.syscalls.openat.color"),
     (["workload.syscalls={}"], "workload.syscalls"),

@@ -24,7 +24,7 @@ def _cfg():
     return C.load({"run": {"events": 20},
                    "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
                    "workload": {"think_ns": 0.0, "user_pages": 4,
-                                "working_set_pages": 1},
+                                "working_set_pages": 1, "capture": "full"},
                    "faults": {"p_minor": 0.0, "p_major": 0.0},
                    "costs": SPLIT}, ONE_KIND)
 

@@ -47,6 +47,15 @@ USER = {
                     "program": USER_PROGRAM},
     "retry_once": {"program": _with_bound("percpu_retry", "retry_if_cs_changed", 1)},
     "restart_once": {"program": _with_bound("restart_on_fault", "if_missing", 1)},
+    # each copy's missing outcome belongs to its destination (issue #17.4)
+    "bounce_then_slot": {"program": ["copy_user_to_bounce nofault", "fault_in",
+                                     "preempt_off", "reserve",
+                                     "copy_user_to_slot nofault", "commit_local",
+                                     "preempt_on"]},
+    "slot_twice": {"program": ["preempt_off", "reserve", "preempt_on",
+                               "copy_user_to_slot nofault", "fault_in",
+                               "copy_user_to_slot", "preempt_off",
+                               "commit_split", "preempt_on"]},
 }
 STRATEGIES = [*S.BUILTIN, *USER]
 
@@ -61,11 +70,23 @@ ENGINE_COUNTERS = {
     E.K_MAX_OFF: "max_preempt_off_ps", E.K_MAX_SEC: "max_preempt_section_ps",
     E.K_MAX_PIN: "max_pin_ps", E.K_PREEMPTIONS: "preemptions",
     E.K_SLEEPS: "sleeps", E.K_LOST_EVENTS: "lost_events",
+    E.K_INJ_UNAPPLIED: "inject_unapplied",
 }
 ENGINE_GLOBALS = {E.G_ISSUED: "issued", E.G_COMPLETED: "completed",
                   E.G_STEPS: "steps"}
 # summary columns that are not a function of the config
 WALL = ("wall_s", "events_per_s")
+
+
+# the plain world of the schema defaults with the five-kind mix of fastring
+# 0.2 (a payload-less kind, strings, and buffers up to 4 KiB that overflow
+# small sub-buffers), so the busy runs below exercise every mechanism
+MECHANICS = {"tracer": {"preset": "none"}, "workload": {"replace_mix": True, "syscalls": {
+    "openat": {"weight": 0.25, "payload": "string", "len_median": 40.0, "len_sigma": 0.7},
+    "execve": {"weight": 0.02, "payload": "string", "len_median": 200.0, "len_sigma": 1.0},
+    "write": {"weight": 0.25, "payload": "buffer", "len_median": 256.0, "len_sigma": 1.5},
+    "read": {"weight": 0.25, "payload": "buffer", "len_median": 512.0, "len_sigma": 1.5},
+    "exit": {"weight": 0.23, "payload": "none"}}}}
 
 
 # -- configs -------------------------------------------------------------------
@@ -84,7 +105,7 @@ def configs(draw, max_events=MAX_EVENTS):
     model = draw(st.sampled_from(["bernoulli", "residency"]))
     inject = draw(st.lists(
         st.fixed_dictionaries({
-            "event": st.integers(0, max(events - 1, 0)),
+            "event": st.integers(0, events + 2),      # a few never issued
             "kind": st.sampled_from(["minor", "major"]),
             "delay_ns": st.integers(0, 2_000_000)}),
         max_size=3, unique_by=lambda d: d["event"]))
@@ -115,6 +136,8 @@ def configs(draw, max_events=MAX_EVENTS):
                    "bytes_per_ns": draw(st.sampled_from([0.01, 0.2, 1.0, 5.0, 100.0])),
                    "verify": draw(st.sampled_from([True, True, False]))},
         "workload": {"think_ns": draw(maybe_zero(5000)),
+                     "capture": draw(st.sampled_from(["full", "full", "strings",
+                                                      "ftrace"])),
                      "capture_max": capture_max, "user_pages": user_pages,
                      "working_set_pages": draw(st.integers(1, user_pages)),
                      "syscalls": syscalls},
@@ -126,6 +149,7 @@ def configs(draw, max_events=MAX_EVENTS):
                    "minor_ns": draw(st.floats(0, 5000)),
                    "major_ns": draw(st.floats(1000, 200_000)),
                    "sigma": draw(st.floats(0, 1.5)),
+                   "reclaim_ns": draw(st.sampled_from([0.0, 0.0, 50.0, 2000.0, 1e5])),
                    "inject": inject},
         "costs": costs,
         "strategies": USER,
@@ -161,7 +185,9 @@ def assert_same_buffers(ring, bufs, delivered):
         st_ = dict(zip(B.ST_NAMES, (int(x) for x in ring.st[b])))
         assert (st_["wr"], st_["rd"]) == (ref.write, ref.read), b
         assert st_["last_ts"] == ref.last_ts, b
-        assert set(B.ST_NAMES) - {"wr", "rd", "last_ts"} == set(ref.count)
+        assert set(B.ST_NAMES) - {"wr", "rd", "last_ts", *B.READER_STATE} \
+            == set(ref.count)
+        assert st_["reading"] == (-1 if ref.reading is None else ref.reading), b
         got = {k: st_[k] for k in ref.count}
         assert got == ref.count, b
         for s, sb in enumerate(ref.sub):
@@ -210,12 +236,14 @@ def test_engine_matches_reference(strategy, cfg):
 def test_engine_matches_reference_on_a_busy_run(strategy):
     """One larger run where everything happens at once."""
     cfg = C.load({
+        **MECHANICS,
         "run": {"seed": 11, "events": 600 if NO_JIT else 5000, "chunk_events": 97},
         "machine": {"n_cpus": 3, "tasks_per_cpu": 3, "timeslice_ns": 4000,
                     "p_migrate": 0.4},
         "buffer": {"subbuf_size": 1024, "n_subbuf": 4, "mode": "overwrite"},
-        "reader": {"period_ns": 20_000, "bytes_per_ns": 0.5},
-        "workload": {"think_ns": 1000.0, "user_pages": 32, "working_set_pages": 8},
+        "reader": {"period_ns": 20_000, "bytes_per_ns": 0.2},
+        "workload": {**MECHANICS["workload"], "think_ns": 1000.0, "user_pages": 32, "working_set_pages": 8,
+                     "capture": "full"},
         "faults": {"model": "residency", "residency_ns": 5e4,
                    "p_major_given_missing": 0.2, "major_ns": 30_000.0,
                    "inject": [{"event": 7, "kind": "major", "delay_ns": 400_000}]},
@@ -229,6 +257,48 @@ def test_engine_matches_reference_on_a_busy_run(strategy):
     assert all(summary[k] > 0 for k in want), {k: summary[k] for k in want}
 
 
+@pytest.mark.parametrize("strategy", ["restart_on_fault", "copy_then_commit"])
+def test_engine_matches_reference_under_reclaim(strategy):
+    """Bernoulli faults with reclaim (faults.reclaim_ns): pages go missing
+    again between prefetch and copy, so restart_on_fault restarts."""
+    cfg = C.load({
+        **MECHANICS,
+        "run": {"seed": 3, "events": 400 if NO_JIT else 3000, "chunk_events": 61},
+        "machine": {"n_cpus": 2, "tasks_per_cpu": 3, "timeslice_ns": 3000,
+                    "p_migrate": 0.3},
+        "buffer": {"subbuf_size": 4096, "n_subbuf": 4},
+        "workload": {**MECHANICS["workload"], "think_ns": 1000.0, "user_pages": 32,
+                     "working_set_pages": 8, "capture": "full"},
+        "faults": {"p_minor": 0.05, "p_major": 0.01, "major_ns": 20_000.0,
+                   "p_major_given_missing": 0.2, "reclaim_ns": 300.0},
+    })
+    _, _, summary, _ = assert_same_run(cfg, strategy)
+    want = {"restart_on_fault": "restarts", "copy_then_commit": "faults_major"}
+    assert summary[want[strategy]] > 0
+
+
+@pytest.mark.parametrize("strategy", ["nofault", "copy_then_commit"])
+def test_engine_matches_reference_with_a_slow_overwrite_reader(strategy):
+    """Writers wrap round the buffer while each read is under way: the
+    reader keeps what it reads (the engine's spare sub-buffer against the
+    reference's copy taken at read start)."""
+    cfg = C.load({
+        **MECHANICS,
+        "run": {"seed": 9, "events": 400 if NO_JIT else 3000, "chunk_events": 77},
+        "machine": {"n_cpus": 2, "tasks_per_cpu": 2, "p_migrate": 0.2},
+        "buffer": {"subbuf_size": 1024, "n_subbuf": 2, "mode": "overwrite"},
+        "reader": {"period_ns": 3000, "bytes_per_ns": 0.02},
+        "workload": {**MECHANICS["workload"], "think_ns": 500.0, "user_pages": 16,
+                     "working_set_pages": 4, "capture": "full", "capture_max": 512},
+        "faults": {"p_minor": 0.05, "p_major": 0.01, "major_ns": 20_000.0},
+    })
+    sim, _, summary, _ = assert_same_run(cfg, strategy)
+    subbufs = int(sim.ring.st[:, B.SUBBUF_DELIVERED].sum())
+    reads = summary["sim_time_ns"] / (1024 / 0.02) * cfg["machine"]["n_cpus"]
+    assert summary["overwritten"] > summary["delivered"] > 0
+    assert subbufs >= 0.9 * reads > 5        # every read delivered
+
+
 def _summary_without_wall(summary):
     return {k: (None if isinstance(v, float) and math.isnan(v) else v)
             for k, v in summary.items() if k not in WALL}
@@ -236,12 +306,14 @@ def _summary_without_wall(summary):
 
 def _stress_config(**run):
     return C.load({
+        **MECHANICS,
         "run": {"seed": 5, "events": 300 if NO_JIT else 3000, **run},
         "machine": {"n_cpus": 2, "tasks_per_cpu": 3, "timeslice_ns": 5000,
                     "p_migrate": 0.3},
         "buffer": {"subbuf_size": 1024, "n_subbuf": 2},
         "reader": {"period_ns": 30_000},
-        "workload": {"think_ns": 2000.0, "user_pages": 16, "working_set_pages": 4},
+        "workload": {**MECHANICS["workload"], "think_ns": 2000.0, "user_pages": 16, "working_set_pages": 4,
+                     "capture": "full"},
         "faults": {"p_minor": 0.1, "p_major": 0.05, "major_ns": 20_000.0,
                    "inject": [{"event": 3, "kind": "major", "delay_ns": 1_000_000},
                               {"event": 40, "kind": "minor", "delay_ns": 5000}]},
@@ -309,9 +381,9 @@ def test_reference_timing_by_hand():
     """One task, no faults, no think time: the probe starts after the
     context switch that gives the task its CPU; its latency is the sum of the
     step costs of ``nofault``."""
-    cfg = C.load({"run": {"events": 1},
+    cfg = C.load({**MECHANICS, "run": {"events": 1},
                   "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
-                  "workload": {"think_ns": 0.0, "user_pages": 4,
+                  "workload": {**MECHANICS["workload"], "think_ns": 0.0, "user_pages": 4,
                                "working_set_pages": 1},
                   "faults": {"p_minor": 0.0, "p_major": 0.0}}, ONE_KIND)
     ref = simulate(cfg, "nofault")
@@ -338,9 +410,9 @@ def test_reference_timing_by_hand():
 def test_reference_injected_major_fault_sleeps():
     """A 5 ms injected major fault inside kmalloc_bounce's copy: the task
     sleeps that long (the CPU is free meanwhile), then finishes."""
-    cfg = C.load({"run": {"events": 1},
+    cfg = C.load({**MECHANICS, "run": {"events": 1},
                   "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
-                  "workload": {"think_ns": 0.0, "user_pages": 4,
+                  "workload": {**MECHANICS["workload"], "think_ns": 0.0, "user_pages": 4,
                                "working_set_pages": 1},
                   "faults": {"p_minor": 0.0, "p_major": 0.0,
                              "inject": [{"event": 0, "kind": "major",
@@ -354,16 +426,27 @@ def test_reference_injected_major_fault_sleeps():
     assert r["end_ps"] - r["start_ps"] == 5_000_000_000 + switch + r["cpu_ps"]
 
 
-def test_fault_in_of_an_empty_payload_costs_nothing():
-    cfg = C.load({"run": {"events": 50},
+def test_work_a_tracer_skips_costs_nothing():
+    """A payload-less event: no copy_from_user, no memcpy, no kmalloc/kfree
+    (issue #16.3); fault_in and strnlen touch no page."""
+    cfg = C.load({**MECHANICS, "run": {"events": 50},
                   "machine": {"n_cpus": 1, "tasks_per_cpu": 1},
-                  "workload": {"user_pages": 4, "working_set_pages": 4}},
+                  "workload": {**MECHANICS["workload"], "user_pages": 4,
+                               "working_set_pages": 4}},
                  ['workload.syscalls={exit={weight=1, payload="none"}}'])
     c = {k: round(v * 1000) for k, v in C.resolved_costs(cfg).items()}
     probe = (c["preempt_off"]                                   # strnlen: no string
              + c["clock_read"] + c["memcpy_byte"] * 40 + c["local_cmpxchg"]
-             + c["copy_user_call"] + c["copy_from_user_extra"]  # empty copy
-             + c["local_add"] + c["preempt_on"])                # fault_in: no page
-    _, rows, _ = run_engine(cfg, "restart_on_fault")
+             + c["local_add"] + c["preempt_on"])   # fault_in: no page; no copy
     cpu = EVENT_COLUMNS.index("cpu_ps")
-    assert {r[cpu] for r in rows} == {probe}
+    for name in S.BUILTIN:
+        if name == "percpu_retry":
+            continue                      # its context-switch reads and toggles
+        _, rows, summary = run_engine(cfg, name)
+        want = probe
+        if name.startswith("copy_then_commit"):
+            want += c["preempt_on"] + c["preempt_off"]   # its second N section
+        if name == "copy_then_commit_atomic":
+            want += c["atomic_cmpxchg"] - c["local_cmpxchg"] + c["atomic_add"] - c["local_add"]
+        assert {r[cpu] for r in rows} == {want}, name
+        assert summary["kmallocs"] == summary["copied_bytes"] == 0, name

@@ -130,6 +130,9 @@ def test_a_stuck_probe_is_reported_not_waited_on():
     res = FL.live(overrides=["run.events=3000", "live.timeout_s=0.5",
                              'run.strategies=["copy_then_commit"]',
                              "faults.p_minor=0", "faults.p_major=0",
+                             # every event has a payload, so event 10's copy faults
+                             'workload.syscalls={openat={weight=1, '
+                             'payload="string", len_median=40}}',
                              'faults.inject=[{event = 10, kind = "major", '
                              'delay_ns = 60000000000}]'],
                   threads=2, predict=False, warn=warned.append)

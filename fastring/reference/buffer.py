@@ -36,6 +36,10 @@ class CpuBuffer:
     data: bytearray = field(default_factory=bytearray)
     count: dict = field(default_factory=dict)
     last_ts: int = 0
+    # the sub-buffer the reader holds between begin_read and end_read: its
+    # read position and its own copy (bytes, records, data_end)
+    reading: int | None = None
+    held: tuple | None = None
 
     def __post_init__(self):
         self.sub = [SubBuffer() for _ in range(self.n_subbuf)]
@@ -74,14 +78,18 @@ class CpuBuffer:
         else:
             padding = (self.subbuf_size - used) if used else 0
             start = self.write + padding
-            if start - self.read >= self.size:
+            # the sub-buffer entered must have been fully committed in its
+            # previous lap, whatever the mode (LTTng checks this first)
+            previous = start - self.size
+            if previous >= 0 and not self.complete(previous):
+                self.count["lost_wrap"] += 1
+                return "lost_wrap"
+            if start - self.read >= self.size:   # not consumed yet
                 if self.mode == "discard":
                     self.count["lost_full"] += 1
                     return "lost_full"
-                if not self.complete(self.read):
-                    self.count["lost_wrap"] += 1
-                    return "lost_wrap"
-                self.count["overwritten"] += self.sub[self.index(self.read)].records
+                if self.reading != self.read:    # the reader holds its own copy
+                    self.count["overwritten"] += self.sub[self.index(self.read)].records
                 self.read += self.subbuf_size
             if padding:
                 self.sub[self.index(self.write)].local += padding
@@ -155,37 +163,69 @@ class CpuBuffer:
             t += self.subbuf_size * ps_per_byte_x1000 // 1000
             sb = self.sub[self.index(self.read)]
             base = self.slot(self.read)
-            p = base
-            n = 0
-            while p < base + sb.data_end:
-                length, kind, flags, ts, event, addr, committed = \
-                    struct.unpack_from(HEADER_FMT, self.data, p)
-                size = (self.header_size + length + 7) // 8 * 8
-                if not flags & F_PADDING:
-                    n += 1
-                    if verify:
-                        self.count["verify_errors"] += self._check(
-                            p, length, kind, flags, ts, addr, arena,
-                            capture_max, n_kinds)
-                    self.last_ts = ts
-                    if flags & F_DATA_MISSING:
-                        self.count["data_missing_delivered"] += 1
-                    taken.append((event, flags, t - committed))
-                p += size
-            if verify and (n != sb.records or p != base + sb.data_end):
-                self.count["verify_errors"] += 1
-            self.count["delivered"] += n
-            self.count["subbufs_delivered"] += 1
+            taken += self._take(self.data[base:base + self.subbuf_size],
+                                sb.records, sb.data_end, t, verify, arena,
+                                capture_max, n_kinds)
             self.read += self.subbuf_size
             n_taken += 1
         return t, taken
 
-    def _check(self, p, length, kind, flags, ts, addr, arena, capture_max,
+    def begin_read(self) -> bool:
+        """The reader takes the next complete sub-buffer, if any: as LTTng
+        swaps a spare sub-buffer in for it, it reads its own copy from now
+        on, whatever the writers do."""
+        if self.read < self.write and self.complete(self.read):
+            sb = self.sub[self.index(self.read)]
+            base = self.slot(self.read)
+            self.reading = self.read
+            self.held = (bytes(self.data[base:base + self.subbuf_size]),
+                         sb.records, sb.data_end)
+            return True
+        return False
+
+    def end_read(self, now, verify, arena, capture_max, n_kinds):
+        """The read ends: its records are delivered; the reader gives the
+        space back unless a writer already pushed it past (overwrite mode)."""
+        data, records, data_end = self.held
+        taken = self._take(data, records, data_end, now, verify, arena,
+                           capture_max, n_kinds)
+        if self.read == self.reading:
+            self.read += self.subbuf_size
+        self.reading = self.held = None
+        return taken
+
+    def _take(self, data, records, data_end, t, verify, arena, capture_max,
+              n_kinds):
+        """Deliver the records of one sub-buffer's bytes ``data``."""
+        taken = []
+        p = n = 0
+        while p < data_end:
+            length, kind, flags, ts, event, addr, committed = \
+                struct.unpack_from(HEADER_FMT, data, p)
+            size = (self.header_size + length + 7) // 8 * 8
+            if not flags & F_PADDING:
+                n += 1
+                if verify:
+                    self.count["verify_errors"] += self._check(
+                        data, p, length, kind, flags, ts, addr, arena,
+                        capture_max, n_kinds)
+                self.last_ts = ts
+                if flags & F_DATA_MISSING:
+                    self.count["data_missing_delivered"] += 1
+                taken.append((event, flags, t - committed))
+            p += size
+        if verify and (n != records or p != data_end):
+            self.count["verify_errors"] += 1
+        self.count["delivered"] += n
+        self.count["subbufs_delivered"] += 1
+        return taken
+
+    def _check(self, data, p, length, kind, flags, ts, addr, arena, capture_max,
                n_kinds):
         bad = int(length > capture_max or kind >= n_kinds) + int(ts < self.last_ts)
         if addr < 0 or addr + length > len(arena):
             return bad + 1
-        got = bytes(self.data[p + self.header_size:p + self.header_size + length])
+        got = bytes(data[p + self.header_size:p + self.header_size + length])
         want = bytes(length) if flags & F_DATA_MISSING else bytes(arena[addr:addr + length])
         return bad + int(got != want)
 

@@ -35,10 +35,14 @@ kind, length,      ``S_KIND (event, 0)``, ``S_LEN (event, 0)``,
 address            ``S_ADDR (event, 0)``
 bernoulli pages    ``S_PAGE (event, j)``, ``j`` the page's index in the payload
 initial residency  ``S_EVICT (page, 2**40)``
+replayed capture   no draw for kind, length, address and think time: the
+                   world's ``tr_*`` arrays (:mod:`fastring.replay`)
 everything else    the task's per-event counter ``draws``, reset when the
                    event is issued: ``(event, draws)`` on the streams
                    ``S_MIGRATE``, ``S_WHERE``, ``S_PREEMPT``, ``S_FAULT_NS``
-                   (one per fault), ``S_PAGE`` (residency), ``S_EVICT``
+                   (one per fault), ``S_PAGE`` (residency, and a
+                   reclaimed page's kind), ``S_EVICT`` (eviction or
+                   reclaim time)
 =================  ==========================================================
 """
 from __future__ import annotations
@@ -58,8 +62,10 @@ from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
                    S_PAGE, S_PREEMPT, S_THINK, S_WHERE, normal_quantile_py,
                    u01_py)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
-                     F_PMINOR, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR,
-                     P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_NCPU, P_NTASK,
+                     F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK,
+                     FAULT_MAJOR,
+                     P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_LOOPS, P_NCPU, P_NTASK,
+                     P_TRACE,
                      P_PERIOD, P_READ_PSB, P_SEED, P_TIMESLICE, P_VERIFY, PAGE,
                      PAYLOAD_NONE, PAYLOAD_STRING, prepare)
 from .buffer import HEADER_FMT, CpuBuffer
@@ -78,7 +84,8 @@ COUNTER_NAMES = ("events", "restarts", "retries", "faults_minor",
                  "payload_bytes", "copied_bytes", "data_missing", "cpu_ps",
                  "max_latency_ps", "max_preempt_off_ps",
                  "max_preempt_section_ps", "max_pin_ps", "preemptions",
-                 "sleeps", "lost_events", "issued", "completed", "steps")
+                 "sleeps", "lost_events", "inject_unapplied", "issued",
+                 "completed", "steps")
 HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
 
 # event status (row column "status")
@@ -126,6 +133,7 @@ class Task:
     index: int
     cpu: int                          # the CPU it runs on / is queued on / last ran on
     state: str = "think"              # think, ready, run, sleep, done
+    seq: int = 0                      # replay: syscalls issued so far
     # the current event
     event: int = -1
     kind: int = 0
@@ -137,12 +145,14 @@ class Task:
     resuming: bool = False            # the step at pc slept on a major fault
     step_minor: int = 0               # minor-fault time of that step, taken before
     pages: list = field(default_factory=list)
+    reclaimed_at: dict = field(default_factory=dict)  # bernoulli + reclaim
     jumps: Counter = field(default_factory=Counter)   # per bounded-jump slot
     injected_kind: int = 0            # pending fault injection (FAULT_MINOR/MAJOR)
     injected_delay: int = 0
     # probe state
     flags: int = 0                    # record flags (F_DATA_MISSING)
     missing: bool = False             # the last user copy found a page missing
+    zeroed: set = field(default_factory=set)   # SLOT/SCRATCH/BOUNCE holding zeros
     status: int = RECORDED
     res_buf: int = -1
     res_off: int = 0
@@ -178,10 +188,12 @@ class Task:
         self.resuming = False
         self.step_minor = 0
         self.pages = [UNSEEN] * n_pages
+        self.reclaimed_at = {}            # bernoulli + reclaim: page index -> time
         self.jumps = Counter()
         self.injected_kind, self.injected_delay = injection
         self.flags = 0
         self.missing = False
+        self.zeroed = set()
         self.status = RECORDED
         self.res_buf = self.res_cpu = self.commit_cpu = -1
         self.res_size = -1
@@ -232,7 +244,9 @@ class Reference:
         self.think_mean = f[F_THINK]
         self.p_minor = f[F_PMINOR]
         self.p_major = f[F_PMAJOR]
-        self.residency_mean = f[F_RESIDENCY]
+        self.residency_mean = f[F_RESIDENCY]   # reclaim included
+        self.reclaim_mean = f[F_RECLAIM]          # 0: no reclaim
+        self.reclaim = not self.residency_model and self.reclaim_mean > 0
         self.p_major_given_missing = f[F_PMAJ_MISSING]
         self.minor_median = f[F_MINOR]
         self.major_median = f[F_MAJOR]
@@ -247,6 +261,13 @@ class Reference:
         self.injections = {int(e): (int(k), int(d)) for e, k, d in
                            zip(w.inj_event, w.inj_kind, w.inj_delay)}
         self.arena = bytes(w.arena)
+        # a replayed capture: each task's syscalls (kind, length, address,
+        # think time before it), replayed trace_loops times
+        self.replay = p[P_TRACE] != 0
+        self.loops = p[P_LOOPS]
+        self.script = [list(zip(*(map(int, a[w.tr_start[i]:w.tr_start[i + 1]])
+                                  for a in (w.tr_kind, w.tr_len, w.tr_addr, w.tr_think))))
+                       for i in range(self.n_tasks)] if self.replay else []
         self.n_kinds = len(self.kind_cdf)
 
         unknown = [c for c in EVENT_COLUMNS if c not in ROW_FIELDS]
@@ -264,7 +285,6 @@ class Reference:
                                   b["header_size"], b["mode"])
                         for _ in range(self.n_cpus)]
         self.delivered = [[] for _ in range(self.n_cpus)]
-        self.reading = [None] * self.n_cpus   # read position of the sub-buffer being read
         self.scratch = [bytearray(self.capture_max) for _ in range(self.n_cpus)]
         self.bounce = [bytearray(self.capture_max) for _ in range(self.n_tasks)]
 
@@ -324,10 +344,23 @@ class Reference:
         return self.n_tasks + b
 
     # -- start ------------------------------------------------------------------
+    def next_syscall(self, task: Task):
+        """Replay: (kind, length, addr, think) of the task's next syscall,
+        or None when it has replayed them all ``loops`` times."""
+        mine = self.script[task.index]
+        if task.seq >= len(mine) * self.loops:
+            return None
+        return mine[task.seq % len(mine)]
+
+    def think_time(self, task: Task, key: int, which: int) -> int:
+        if self.replay:
+            nxt = self.next_syscall(task)
+            return nxt[3] if nxt is not None else 0
+        return int(exponential(self.u(S_THINK, key, which), self.think_mean))
+
     def _init(self):
         for task in self.tasks:
-            think = int(exponential(self.u(S_THINK, task.index, 0), self.think_mean))
-            self.push(think, task.index)
+            self.push(self.think_time(task, task.index, 0), task.index)
         for b in range(self.n_cpus):
             self.push(self.read_period, self.reader_code(b))
         if self.residency_model:
@@ -363,7 +396,8 @@ class Reference:
                          now=self.now, hists=self.hist)
 
     def think_ends(self, task: Task, t: int):
-        if self.issued >= self.n_events:
+        if (self.next_syscall(task) is None if self.replay
+                else self.issued >= self.n_events):
             task.state = "done"
             self.tasks_done += 1
             if self.tasks_done == self.n_tasks:
@@ -409,16 +443,20 @@ class Reference:
         ev = self.issued
         self.issued += 1
         self.k["issued"] += 1
-        kind = bisect.bisect_right(self.kind_cdf, self.u(S_KIND, ev, 0))
-        kind = min(kind, self.n_kinds - 1)
-        length = 0
-        if self.kind_payload[kind] != PAYLOAD_NONE:
-            x = lognormal(self.u(S_LEN, ev, 0), self.kind_median[kind],
-                          self.kind_sigma[kind])
-            length = int(min(max(x + 0.5, 1.0), float(self.capture_max)))
-        span = max(self.ws_bytes, length)
-        base = min(self.ws_base[task.index], self.arena_size - span)
-        addr = base + int(self.u(S_ADDR, ev, 0) * (span - length + 1))
+        if self.replay:
+            kind, length, addr, _ = self.next_syscall(task)
+            task.seq += 1
+        else:
+            kind = bisect.bisect_right(self.kind_cdf, self.u(S_KIND, ev, 0))
+            kind = min(kind, self.n_kinds - 1)
+            length = 0
+            if self.kind_payload[kind] != PAYLOAD_NONE:
+                x = lognormal(self.u(S_LEN, ev, 0), self.kind_median[kind],
+                              self.kind_sigma[kind])
+                length = int(min(max(x + 0.5, 1.0), float(self.capture_max)))
+            span = max(self.ws_bytes, length)
+            base = min(self.ws_base[task.index], self.arena_size - span)
+            addr = base + int(self.u(S_ADDR, ev, 0) * (span - length + 1))
         inj_kind, inj_delay = self.injections.get(ev, (0, 0))
         task.begin_event(ev, kind, length, addr,
                          n_pages=self.capture_max // PAGE + 2,
@@ -443,7 +481,14 @@ class Reference:
         for j in range(last - first + 1):
             page = first + j
             state = task.pages[j]
-            if state == UNSEEN or (self.residency_model and state == IN):
+            if self.reclaim and state == IN and t >= task.reclaimed_at[j]:
+                # memory pressure took the page back since this event had it
+                if self.draw(task, S_PAGE) < self.p_major_given_missing:
+                    state = MISSING_MAJOR
+                else:
+                    state = MISSING_MINOR
+                task.pages[j] = state
+            elif state == UNSEEN or (self.residency_model and state == IN):
                 if self.residency_model:
                     if self.resident[page] > t:
                         state = IN
@@ -459,6 +504,8 @@ class Reference:
                         state = MISSING_MAJOR
                     else:
                         state = IN
+                        if self.reclaim:
+                            task.reclaimed_at[j] = t + self.reclaim_delay(task)
                 task.pages[j] = state
             if state == IN:
                 continue
@@ -484,7 +531,13 @@ class Reference:
             if self.residency_model:
                 self.resident[page] = t + minor + major + int(
                     exponential(self.draw(task, S_EVICT), self.residency_mean))
+            elif self.reclaim:
+                task.reclaimed_at[j] = t + minor + major + self.reclaim_delay(task)
         return minor, major, missing
+
+    def reclaim_delay(self, task: Task) -> int:
+        """How long until reclaim takes a page back (exponential)."""
+        return int(exponential(self.draw(task, S_EVICT), self.reclaim_mean))
 
     def finish(self, task: Task, t: int):
         """The probe is over: account the event, then the task thinks."""
@@ -498,6 +551,8 @@ class Reference:
             k["lost_events"] += 1
         elif task.flags & F_DATA_MISSING:
             k["data_missing"] += 1
+        if task.injected_kind and task.pages[0] != INJECTED:
+            k["inject_unapplied"] += 1    # no copy touched a user page
         self.hist["latency"][bin_of(latency)] += 1
         self.hist["preempt_off"][bin_of(task.off_sum)] += 1
         self.hist["preempt_section"][bin_of(task.off_max)] += 1
@@ -516,8 +571,7 @@ class Reference:
             "cpu_ps": task.cpu_ps, "user_addr": task.addr}
         self.rows.append(tuple(row[c] for c in EVENT_COLUMNS))
         task.state = "think"
-        think = int(exponential(self.u(S_THINK, task.event, 1), self.think_mean))
-        self.push(t + think, task.index)
+        self.push(t + self.think_time(task, task.event, 1), task.index)
         self.release(task.cpu, t)
 
     # -- the probe, step by step ----------------------------------------------
@@ -574,6 +628,8 @@ class Reference:
         return self.cost["migrate_on"], task.pc + 1
 
     def op_kmalloc(self, task, t, op, arg, target, bound, slot):
+        if task.length == 0:
+            return 0, task.pc + 1         # no payload to hold: no allocation
         self.k["kmallocs"] += 1
         return self.cost["kmalloc_kfree"], task.pc + 1
 
@@ -589,6 +645,8 @@ class Reference:
             return 0, nxt                 # a buffer's length is known
         if op == S.COPY_TO_SLOT and task.status != RECORDED:
             return 0, nxt                 # no slot: the copy is skipped
+        if is_copy and task.length == 0:
+            return 0, nxt                 # no payload: no copy_from_user
         if not task.resuming:
             minor, major, missing = self.touch(task, t, may_fault=arg == 0,
                                                is_copy=is_copy)
@@ -622,36 +680,31 @@ class Reference:
         return dur, nxt
 
     def copy_user(self, task: Task, dest: str):
-        """The payload's bytes into ``dest``; zeros and DATA_MISSING if a
-        page was missing."""
+        """The payload's bytes into ``dest``; zeros if a page was missing.
+        Whether ``dest`` holds zeros belongs to ``dest`` alone."""
         n = task.length
-        if task.missing:
-            task.flags |= F_DATA_MISSING
-            data = bytes(n)
-        else:
-            data = self.arena[task.addr:task.addr + n]
+        data = bytes(n) if task.missing else self.arena[task.addr:task.addr + n]
         if dest == SLOT:
-            self.write_payload(task, data)
-            if task.missing:
-                self.add_record_flags(task, F_DATA_MISSING)
+            self.write_payload(task, data, task.missing)
         elif dest == SCRATCH:
             self.scratch[task.cpu][:n] = data
         else:
             self.bounce[task.index][:n] = data
+        if task.missing:
+            task.zeroed.add(dest)
+        else:
+            task.zeroed.discard(dest)
         self.k["copied_bytes"] += n
 
     def op_memcpy(self, task, t, op, arg, target, bound, slot):
-        """memcpy from this CPU's scratch or the task's bounce buffer."""
-        if task.status != RECORDED:
-            return 0, task.pc + 1
+        """memcpy from this CPU's scratch or the task's bounce buffer: the
+        slot holds zeros (DATA_MISSING) exactly when the source did."""
+        if task.status != RECORDED or task.length == 0:
+            return 0, task.pc + 1         # no slot, or nothing to copy
         n = task.length
-        if task.flags & F_DATA_MISSING:
-            self.write_payload(task, bytes(n))
-            self.add_record_flags(task, F_DATA_MISSING)
-        else:
-            src = (self.scratch[task.cpu] if op == S.MEMCPY_SCRATCH
-                   else self.bounce[task.index])
-            self.write_payload(task, bytes(src[:n]))
+        src = SCRATCH if op == S.MEMCPY_SCRATCH else BOUNCE
+        data = self.scratch[task.cpu] if src == SCRATCH else self.bounce[task.index]
+        self.write_payload(task, bytes(data[:n]), src in task.zeroed)
         self.k["copied_bytes"] += n
         return self.cost["memcpy_call"] + self.cost["memcpy_byte"] * n, task.pc + 1
 
@@ -676,7 +729,7 @@ class Reference:
             task.res_time = t
             p = buf.slot(where)
             struct.pack_into(HEADER_FMT, buf.data, p, task.length, task.kind,
-                             task.flags & F_DATA_MISSING, t, task.event,
+                             0, t, task.event,
                              task.addr, 0)
         return dur, task.pc + 1
 
@@ -727,7 +780,7 @@ class Reference:
                 self.k["retries"] += 1
                 nxt = target
             else:
-                task.flags |= F_DATA_MISSING      # the copy may be torn
+                task.zeroed.add(SCRATCH)  # the scratch copy may be torn
         return self.cost["cs_count_read"], nxt
 
     def op_if_missing(self, task, t, op, arg, target, bound, slot):
@@ -744,32 +797,36 @@ class Reference:
         return 0, target
 
     # -- record bytes -------------------------------------------------------------
-    def write_payload(self, task: Task, data: bytes):
+    def write_payload(self, task: Task, data: bytes, missing: bool):
+        """Write the slot's payload; ``missing``: it stands for bytes that
+        could not be read (zeros), so the record is flagged DATA_MISSING;
+        else the flag is cleared (the slot now holds the real bytes)."""
         buf = self.buffers[task.res_buf]
         h = buf.slot(task.res_off) + self.header_size
-        buf.data[h:h + len(data)] = data
-
-    def add_record_flags(self, task: Task, flags: int):
-        buf = self.buffers[task.res_buf]
+        buf.data[h:h + len(data)] = bytes(len(data)) if missing else data
         p = buf.slot(task.res_off) + H_FLAGS
         (old,) = struct.unpack_from("<H", buf.data, p)
-        struct.pack_into("<H", buf.data, p, old | flags)
+        new = old | F_DATA_MISSING if missing else old & ~F_DATA_MISSING
+        struct.pack_into("<H", buf.data, p, new)
+        if missing:
+            task.flags |= F_DATA_MISSING
+            task.zeroed.add(SLOT)
+        else:
+            task.flags &= ~F_DATA_MISSING
+            task.zeroed.discard(SLOT)
 
     # -- the reader ---------------------------------------------------------------
     def reader_wakes(self, b: int, t: int):
         """Finish the sub-buffer being read (delivered now), then start on
         the next complete one, or sleep a period."""
         buf = self.buffers[b]
-        if self.reading[b] is not None:
-            if self.reading[b] == buf.read:      # not overwritten meanwhile
-                _, taken = buf.consume(t, 0, self.verify, self.arena,
-                                       self.capture_max, self.n_kinds, 1)
-                self.delivered[b].extend(taken)
-                for _event, _flags, latency in taken:
-                    self.hist["delivery"][bin_of(latency)] += 1
-            self.reading[b] = None
-        if buf.read < buf.write and buf.complete(buf.read):
-            self.reading[b] = buf.read
+        if buf.reading is not None:
+            taken = buf.end_read(t, self.verify, self.arena, self.capture_max,
+                                 self.n_kinds)
+            self.delivered[b].extend(taken)
+            for _event, _flags, latency in taken:
+                self.hist["delivery"][bin_of(latency)] += 1
+        if buf.begin_read():
             self.push(t + buf.subbuf_size * self.read_ps_per_byte_x1000 // 1000,
                       self.reader_code(b))
             return

@@ -121,6 +121,7 @@ def model_config(profile: str, host: dict, size: int, captured: int,
     hot = {} if dropped else {"copy_user_call": host["memcpy_call"],
                               "copy_user_byte": host["memcpy_byte"]}
     cfg = {
+        "tracer": {"preset": "none"},     # the plain world: full capture, 100 us reader
         "run": {"seed": 1, "events": sim_events, "strategies": ["percpu_retry"]},
         "machine": {"n_cpus": 1, "tasks_per_cpu": 1, "p_migrate": 0.0},
         "buffer": {},

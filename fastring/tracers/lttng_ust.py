@@ -235,6 +235,7 @@ def step_costs(profile: dict, micro: dict) -> dict[str, float]:
 def model_config(profile_name: str, costs: dict, mode: str, threads: int,
                  sim_events: int) -> dict:
     cfg = {
+        "tracer": {"preset": "none"},     # the plain world: full capture, 100 us reader
         "run": {"seed": 1, "events": sim_events,
                 "strategies": ["ust_fast_path"]},
         "machine": {"n_cpus": threads, "tasks_per_cpu": 1, "p_migrate": 0.0},

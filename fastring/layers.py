@@ -1,0 +1,116 @@
+"""The layers of :func:`fastring.config.load` beyond the schema defaults:
+the tracer preset under the user's keys, and the keys derived from others
+(``workload.capture_max`` from the capture policy; with a replayed capture,
+``run.events``, the tasks and the syscall kinds from the capture).
+
+Which keys the user set decides what a preset or a derivation may fill in:
+:func:`explicit` lists them from the source and the overrides.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastring import capture as _capture
+from fastring import presets as _presets
+from fastring.config import ConfigError, _parse_value as parse_value
+
+
+def explicit(source: Mapping | None, overrides: list) -> set[str]:
+    """The ``section.key`` names that ``source`` and ``overrides`` set: these
+    win over the preset and over values derived from other keys."""
+    out = set()
+    for sec, val in (source or {}).items():
+        if isinstance(val, Mapping):
+            out.update(f"{sec}.{k}" for k in val)
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            continue
+        key, _, text = item.partition("=")
+        parts = key.strip().split(".")
+        if len(parts) >= 2:
+            out.add(".".join(parts[:2]))
+        elif isinstance(v := parse_value(text.strip()), dict):
+            out.update(f"{parts[0]}.{k}" for k in v)
+    return out
+
+
+def apply_preset(cfg: dict, explicit: set[str]) -> None:
+    """Layer the preset named by ``tracer.preset`` under what the user set."""
+    name = cfg.get("tracer", {}).get("preset") if isinstance(cfg.get("tracer"), dict) else None
+    if name not in _presets.PRESETS:
+        return                                  # validate() names the bad value
+    for sec, keys in _presets.values(name).items():
+        if isinstance(cfg.get(sec), dict):
+            for k, v in keys.items():
+                if f"{sec}.{k}" not in explicit:
+                    cfg[sec][k] = v
+
+
+def derive(cfg: dict, explicit: set[str], complete: bool) -> None:
+    """Keys whose defaults follow other keys: ``workload.capture_max`` from
+    the capture policy; with a trace, ``run.events``, the tasks and the
+    syscall kinds come from the capture (setting them too is an error)."""
+    w = cfg.get("workload")
+    if not isinstance(w, dict):
+        return
+    policy = w.get("capture")
+    if (policy in _capture.DEFAULT_MAX and "workload.capture_max" not in explicit
+            and (not complete or "workload.capture" in explicit)):
+        w["capture_max"] = _capture.DEFAULT_MAX[policy]
+    if w.get("source") != "trace":
+        return
+    for key in ("run.events", "machine.tasks_per_cpu", "workload.syscalls"):
+        if key in explicit:
+            raise ConfigError(
+                f"{key}: must not be set with workload.source = 'trace': the "
+                f"capture sets it (events = syscalls x workload.trace_loops, "
+                f"one task per pid, one kind per syscall name)")
+    path, loops = w.get("trace"), w.get("trace_loops", 1)
+    if not isinstance(path, str) or not path or not isinstance(loops, int):
+        return                                  # _check_whole names the key
+    cap = capture_of(w)
+    from fastring.fit import fit_mix
+    w["syscalls"] = fit_mix(cap)
+    if isinstance(cfg.get("run"), dict):
+        cfg["run"]["events"] = len(cap) * loops
+
+
+def capture_of(w: Mapping):
+    """The parsed capture ``workload.trace`` (a ConfigError if unreadable)."""
+    from fastring.replay import load_capture
+    from fastring.strace import TraceError
+    try:
+        return load_capture(w["trace"], bool(w.get("trace_skip_bad", False)))
+    except FileNotFoundError:
+        raise ConfigError(f"workload.trace: no such file: {w['trace']!r}") from None
+    except TraceError as exc:
+        raise ConfigError(f"workload.trace: {exc}") from None
+
+
+def replaces_mix(source: Mapping, overrides: list) -> bool:
+    """``workload.replace_mix = true`` in the source or an override: the
+    config's kinds are the whole mix (what ``fastring fit`` writes)."""
+    w = source.get("workload")
+    flag = w.get("replace_mix", False) if isinstance(w, Mapping) else False
+    for item in overrides:
+        if isinstance(item, str) and item.partition("=")[0].strip() == "workload.replace_mix":
+            flag = parse_value(item.partition("=")[2].strip())
+    return flag is True
+
+
+def check_trace(cfg: dict) -> None:
+    """A replayed capture's config is the capture's: it reads, and
+    ``run.events`` and the kinds are what :func:`derive` set."""
+    w = cfg["workload"]
+    if not w["trace"]:
+        raise ConfigError("workload.trace: must name an strace capture "
+                          "when workload.source = 'trace', got ''")
+    cap = capture_of(w)
+    want = len(cap) * w["trace_loops"]
+    if cfg["run"]["events"] != want:
+        raise ConfigError(f"run.events: must be the capture's syscalls x "
+                          f"workload.trace_loops = {want}, got "
+                          f"{cfg['run']['events']}")
+    if list(w["syscalls"]) != cap.names:
+        raise ConfigError(f"workload.syscalls: must be the capture's "
+                          f"syscall names {cap.names}, got {list(w['syscalls'])}")
