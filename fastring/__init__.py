@@ -1,7 +1,7 @@
 """fastring: how should a tracer copy faultable user data into its per-CPU
 ring buffers? A deterministic, compiled simulation of an LTTng-style ring
 buffer under each candidate strategy. See README.md and docs/model.md."""
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from . import kernel_cache as _kernel_cache  # noqa: E402
 

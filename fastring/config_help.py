@@ -70,8 +70,10 @@ MEANINGS = {
     # faults
     "faults.model": "bernoulli: a page misses with a fixed probability; residency: "
                     "pages are evicted over time",
-    "faults.p_minor": "bernoulli: probability that a page's first touch faults minor",
-    "faults.p_major": "bernoulli: probability that a page's first touch faults major",
+    "faults.p_minor": "bernoulli: probability that a page's first touch faults minor "
+                      "(default measured: results/fault_rates)",
+    "faults.p_major": "bernoulli: probability that a page's first touch faults major "
+                      "(default: a measured upper bound, results/fault_rates)",
     "faults.residency_ns": "residency: mean time a page stays resident after it is "
                            "faulted in",
     "faults.p_major_given_missing": "residency, and pages taken by reclaim: "
