@@ -11,8 +11,22 @@ Under ``NUMBA_DISABLE_JIT=1`` intrinsics cannot run, so both fall back to
 plain Python with the same results (the simulation is sequential: atomicity
 only matters for the real instruction's cost, which ``fastring calibrate``
 measures).
+
+Checked mode: the byte accesses (``memcpy``, ``load_i64``, ``store_i64``,
+``memeq``) and the element accesses by index (``atomic_add``,
+``load_acquire``, ``store_release``, ``local_add``) go straight to memory,
+out of ``NUMBA_BOUNDSCHECK``'s sight. With ``NUMBA_BOUNDSCHECK=1`` or
+``FASTRING_DEBUG=1`` (:data:`CHECKED`) each is replaced by a variant that
+raises IndexError on a byte range or index outside its array, and kernels compile afresh into a private cache directory: numba's
+cache keys a kernel on its own source only, so a warm cache would otherwise
+serve kernels compiled without any checks. The no-JIT fallbacks always check.
 """
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
 
 import numba
 from numba import njit, types
@@ -22,9 +36,26 @@ from numba.extending import intrinsic
 
 __all__ = ["memcpy", "atomic_add", "bit_length", "load_i64", "store_i64", "memeq"]
 
+#: bounds-checked byte accesses (see the module docstring)
+CHECKED = bool(numba.config.BOUNDSCHECK) or \
+    os.environ.get("FASTRING_DEBUG", "") not in ("", "0")
+
+if CHECKED and not numba.config.DISABLE_JIT:   # after kernel_cache.setup()
+    numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="fastring-checked-")
+    os.environ["NUMBA_CACHE_DIR"] = numba.config.CACHE_DIR   # if numba re-reads it
+    atexit.register(shutil.rmtree, numba.config.CACHE_DIR, ignore_errors=True)
+
+
+def _span_ok(arr, off, n):
+    """Is ``arr[off:off + n]`` a byte range inside ``arr`` (any ``n >= 0``)?"""
+    return 0 <= off and 0 <= n and off + n <= arr.size
+
+
 if numba.config.DISABLE_JIT:  # pragma: no cover - exercised by the no-JIT CI pass
 
     def memcpy(dst, dst_off, src, src_off, n):
+        if not (_span_ok(dst, dst_off, n) and _span_ok(src, src_off, n)):
+            raise IndexError("memcpy: byte range out of bounds")
         dst[dst_off:dst_off + n] = src[src_off:src_off + n]
 
     def atomic_add(arr, idx, val):
@@ -95,9 +126,13 @@ else:
 if numba.config.DISABLE_JIT:  # pragma: no cover
 
     def load_i64(arr, pos):
+        if not _span_ok(arr, pos, 8):
+            raise IndexError("load_i64: byte range out of bounds")
         return int.from_bytes(bytes(arr[pos:pos + 8]), "little", signed=True)
 
     def store_i64(arr, pos, value):
+        if not _span_ok(arr, pos, 8):
+            raise IndexError("store_i64: byte range out of bounds")
         arr[pos:pos + 8] = list(int(value).to_bytes(8, "little", signed=True))
 
 else:
@@ -139,6 +174,8 @@ else:
 if numba.config.DISABLE_JIT:  # pragma: no cover
 
     def memeq(a, a_off, b, b_off, n):
+        if not (_span_ok(a, a_off, n) and _span_ok(b, b_off, n)):
+            raise IndexError("memeq: byte range out of bounds")
         return bytes(a[a_off:a_off + n]) == bytes(b[b_off:b_off + n])
 
 else:
@@ -305,6 +342,64 @@ else:
             return builder.call(fn, [])
 
         return sig, codegen
+
+
+if CHECKED and not numba.config.DISABLE_JIT:
+    # the checked variants: same names and signatures, a bounds check first
+    _span_ok = njit(cache=True, inline="always")(_span_ok)
+    _memcpy, _load_i64, _store_i64, _memeq = memcpy, load_i64, store_i64, memeq
+
+    @njit(cache=True, inline="always")
+    def memcpy(dst, dst_off, src, src_off, n):
+        if not (_span_ok(dst, dst_off, n) and _span_ok(src, src_off, n)):
+            raise IndexError("memcpy: byte range out of bounds")
+        _memcpy(dst, dst_off, src, src_off, n)
+
+    @njit(cache=True, inline="always")
+    def load_i64(arr, pos):
+        if not _span_ok(arr, pos, 8):
+            raise IndexError("load_i64: byte range out of bounds")
+        return _load_i64(arr, pos)
+
+    @njit(cache=True, inline="always")
+    def store_i64(arr, pos, value):
+        if not _span_ok(arr, pos, 8):
+            raise IndexError("store_i64: byte range out of bounds")
+        _store_i64(arr, pos, value)
+
+    @njit(cache=True, inline="always")
+    def memeq(a, a_off, b, b_off, n):
+        if not (_span_ok(a, a_off, n) and _span_ok(b, b_off, n)):
+            raise IndexError("memeq: byte range out of bounds")
+        return _memeq(a, a_off, b, b_off, n)
+
+    # the element accesses by flat index: one int64 inside the array
+    _atomic_add, _load_acquire, _store_release, _local_add = \
+        atomic_add, load_acquire, store_release, local_add
+
+    @njit(cache=True, inline="always")
+    def atomic_add(arr, idx, val):
+        if not 0 <= idx < arr.size:
+            raise IndexError("atomic_add: index out of bounds")
+        return _atomic_add(arr, idx, val)
+
+    @njit(cache=True, inline="always")
+    def load_acquire(arr, idx):
+        if not 0 <= idx < arr.size:
+            raise IndexError("load_acquire: index out of bounds")
+        return _load_acquire(arr, idx)
+
+    @njit(cache=True, inline="always")
+    def store_release(arr, idx, value):
+        if not 0 <= idx < arr.size:
+            raise IndexError("store_release: index out of bounds")
+        _store_release(arr, idx, value)
+
+    @njit(cache=True, inline="always")
+    def local_add(arr, idx, value):
+        if not 0 <= idx < arr.size:
+            raise IndexError("local_add: index out of bounds")
+        return _local_add(arr, idx, value)
 
 
 # --------------------------------------------------------------------------

@@ -18,10 +18,11 @@ import pyarrow as pa
 from . import buffer as B
 from . import config as C
 from . import engine as E
+from . import estimate as X
 from . import parallel as P
 from . import strategies as S
 from . import world as W
-from .histogram import bin_bounds, max_value, quantile
+from .histogram import bin_bounds, max_value, quantile, quantiles  # noqa: F401 (quantile: fastring.live)
 from .results import Results, schema_metadata
 
 Progress = Callable[[str, int, int], None]   # (strategy, events done, events)
@@ -36,7 +37,12 @@ BUFFER_COLUMNS = ("records", "lost_full", "lost_wrap", "lost_big",
                   "recorded_bytes", "subbufs_delivered", "delivered",
                   "max_occupancy", "commits_local", "commits_remote",
                   "commits_atomic", "verify_errors", "data_missing_delivered")
+PERCENTILES = {"p50": 0.5, "p99": 0.99, "p999": 0.999}
 STATUS = ("recorded", "lost_full", "lost_wrap", "lost_big")
+
+
+class ClockError(C.ConfigError):
+    """The simulated clock wrapped during a run (its results are discarded)."""
 
 
 def time_columns(hists: dict, maxima: dict) -> dict:
@@ -45,10 +51,10 @@ def time_columns(hists: dict, maxima: dict) -> dict:
     histogram's), and the whole distribution for plots, all in ns."""
     out = {}
     for name, hist in hists.items():
-        for label, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
-            out[f"{name}_{label}_ns"] = quantile(hist, q) / 1000.0
         mx = max_value(hist) if maxima[name] is None else (
             float(maxima[name]) if hist.sum() else float("nan"))
+        for label, v in zip(PERCENTILES, quantiles(hist, PERCENTILES.values(), mx)):
+            out[f"{name}_{label}_ns"] = v / 1000.0      # clamped to the maximum
         out[f"{name}_max_ns"] = mx / 1000.0
     for name, hist in hists.items():          # the whole distribution, for plots
         nz = np.nonzero(hist)[0]
@@ -77,6 +83,7 @@ class Simulation:
         self.done = False
         self._compiled = False
         self.wall = 0.0
+        self._now = 0
 
     @property
     def completed(self) -> int:
@@ -93,7 +100,21 @@ class Simulation:
         self.done = bool(E.run_chunk(self.world, self.state, self.ring,
                                      self.prog, target))
         self.wall += time.perf_counter() - t0
+        self._check_clock()
         return self.state.rows[:self.state.g[E.G_ROWS]].copy()
+
+    def _check_clock(self) -> None:
+        """The backstop of ``estimate.clock_problem``: simulated time only
+        moves forward; if it wrapped, no table is reported."""
+        now = int(self.state.g[E.G_NOW])
+        if now < self._now:
+            raise ClockError(
+                f"{self.strategy}: the simulated clock wrapped (int64 "
+                f"picoseconds, limit {X.CLOCK_LIMIT_NS:.3g} ns) after "
+                f"{self._now / 1000:.3g} ns at event {self.completed}; the "
+                f"estimate let this config through: please report it. Shorten "
+                f"the run (run.events, workload.think_ns, faults.*_ns)")
+        self._now = now
 
     def summary(self) -> dict:
         """The ``runs`` metrics of a finished run (see docs/model.md)."""
@@ -218,7 +239,8 @@ def simulate_strategy(cfg: dict, name: str, world: W.World | None = None, prog=N
 
 
 def run(config=None, *, events_table: bool = False, overrides=(),
-        progress: Progress | None = None, on_batch=None, jobs: int | None = 1) -> Results:
+        progress: Progress | None = None, on_batch=None, jobs: int | None = 1,
+        force: bool = False) -> Results:
     """Simulate every strategy of ``config`` and return the result tables.
 
     ``config``: None (defaults), a nested dict, a TOML path, or an already
@@ -229,10 +251,13 @@ def run(config=None, *, events_table: bool = False, overrides=(),
     once (None: one per core; the tables are the same bit for bit); with
     ``on_batch`` they run one after another here, so that batches stream in
     order. Raises :class:`fastring.config.ConfigError` (or
-    :class:`fastring.strategies.ProgramError`) before any kernel runs.
+    :class:`fastring.strategies.ProgramError`) before any kernel runs, and
+    :class:`fastring.estimate.EstimateError` (a ConfigError) for a run
+    estimated to take over an hour or over half the RAM, unless ``force``.
     """
     cfg = C.load(config, overrides)
     programs = S.programs(cfg)                # reject bad programs up front
+    check(cfg, programs, events_table, force)
     names = cfg["run"]["strategies"]
     jobs = P.default_jobs() if jobs is None else jobs
     if jobs < 1:
@@ -275,6 +300,13 @@ def _results(cfg: dict, names: list[str], results: list, events_table: bool) -> 
         runs=_runs_table(runs).replace_schema_metadata(meta),
         buffers=pa.Table.from_pylist(buffers).replace_schema_metadata(meta),
         events=events)
+
+
+def check(cfg: dict, programs: dict, events_table: bool = False,
+          force: bool = False) -> X.Estimate:
+    """:func:`fastring.estimate.check` for a loaded config and its programs."""
+    n_bounded = max(int((p[:, S.SLOT] >= 0).sum()) for p in programs.values())
+    return X.check(cfg, C.resolved_costs(cfg), n_bounded, events_table, force)
 
 
 def _runs_table(rows: list[dict]) -> pa.Table:

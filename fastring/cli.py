@@ -140,6 +140,10 @@ def _add_run(sub):
                      help="also write events.parquet, one row per event "
                           "(streamed to disk as it is produced; a few tens of "
                           "bytes per event)")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the run is estimated to take over an "
+                          "hour of engine time or over half of this machine's "
+                          "memory (refused otherwise, with the estimate)")
     run.add_argument("--jobs", type=_int_arg, metavar="N",
                      help="strategies run in N processes at once (default: "
                           "one per core; same tables; with --events-table, one)")
@@ -299,7 +303,7 @@ def _check_format(args) -> None:
 def cmd_run(args) -> int:
     from . import config as C
     from . import strategies as S
-    from .api import run as run_sim
+    from .api import check, run as run_sim
     from .progress import ProgressBar, warm_up
     from .report import columns_for, render, unit_symbol, verdict_lines
     from .results import ResultsWriter
@@ -307,16 +311,16 @@ def cmd_run(args) -> int:
     _check_format(args)
     columns = _columns(args)
     cfg = C.load(args.config, _overrides(args))       # bad input: before any file
-    S.programs(cfg)
+    check(cfg, S.programs(cfg), force=args.force)     # too big: before any file
     names = cfg["run"]["strategies"]
     with ResultsWriter(args.out, config=cfg, events=args.events_table) as w:
-        tiny = warm_up(cfg)                   # compile or load the kernels
+        tiny = warm_up(cfg, force=args.force)  # compile or load the kernels
         columns_for(columns, tiny.runs.column_names)   # any runs column may be named
         bar = ProgressBar(names, cfg["run"]["events"],
                           enabled=False if args.no_progress else None)
         t0 = time.monotonic()
         try:
-            res = run_sim(cfg, progress=bar, jobs=args.jobs or None,
+            res = run_sim(cfg, progress=bar, jobs=args.jobs or None, force=args.force,
                           on_batch=w.write_batch if args.events_table else None)
         finally:
             bar.close()

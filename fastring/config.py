@@ -57,6 +57,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from fastring import capture as _capture
 from fastring import costs as _costs
 from fastring import presets as _presets
@@ -215,7 +217,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
     "costs": {
         "profile": Key("str", "default"),           # checked by load_profile
         # per-primitive overrides, in ns
-        **{k: _float(_OPTIONAL, 0, None) for k in _costs.COST_KEYS},
+        **{k: _float(_OPTIONAL, 0, _costs.COST_MAX_NS) for k in _costs.COST_KEYS},
     },
     "strategies": Key("table", {}, sub=_STRATEGY, name_re=r"[a-z_][a-z0-9_]*",
                       reserved=BUILTIN_STRATEGIES),
@@ -271,9 +273,17 @@ def _is_list(v) -> bool:
     return isinstance(v, (list, tuple))
 
 
+def _plain(v):
+    """A NumPy scalar as the Python value it holds (``np.int64(3)`` is 3,
+    ``np.bool_(True)`` is True), so NumPy numbers pass wherever Python's do;
+    anything else unchanged."""
+    return v.item() if isinstance(v, (np.number, np.bool_)) else v
+
+
 def _check(path: str, v, s: Key):
     """Check one value against its Key; return the normalized value."""
     t = s.type
+    v = _plain(v)
     if t in ("int", "float"):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _bad(path, s, v, show_type=True)
@@ -391,6 +401,10 @@ def _check_whole(cfg: dict) -> None:
         raise ConfigError(f"workload.working_set_pages: must be in [1, "
                           f"workload.user_pages ({w['user_pages']})], "
                           f"got {w['working_set_pages']}")
+    if w["capture_max"] > w["user_pages"] * 4096:
+        raise ConfigError(f"workload.capture_max: must be <= workload.user_pages "
+                          f"* 4096 = {w['user_pages'] * 4096} (a payload is read "
+                          f"from user memory), got {w['capture_max']}")
     if f["p_minor"] + f["p_major"] > 1 + 1e-12:
         raise ConfigError(f"faults.p_major: faults.p_minor + faults.p_major "
                           f"must be <= 1, got {f['p_minor']} + {f['p_major']}")
@@ -401,7 +415,11 @@ def _check_whole(cfg: dict) -> None:
                               f"known: {', '.join(known)}")
     if w["source"] == "trace":
         _layers.check_trace(cfg)
-    resolved_costs(cfg)   # the profile exists and reads
+    from fastring import estimate as _estimate   # imports the engine: lazily
+    problem = _estimate.read_time_problem(cfg) or _estimate.clock_problem(
+        cfg, resolved_costs(cfg))        # resolved_costs: the profile reads
+    if problem:
+        raise ConfigError(problem)
 
 
 def validate(cfg: Mapping) -> dict:

@@ -14,6 +14,7 @@ profile measured on the host, which ``costs.profile = "FILE.toml"`` loads.
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -107,6 +108,20 @@ SOURCES = {
 
 BUILTIN = {"default": DEFAULT}
 
+#: the largest cost a profile or an override may give one primitive (ns): a
+#: second per step is far beyond any real primitive, and keeps every sum of
+#: costs far from the int64 picosecond clock's limit
+COST_MAX_NS = 1e9
+
+
+def cost_problem(key: str, value) -> str | None:
+    """Why ``value`` is not a valid cost for ``key`` (None if it is)."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or not 0 <= value <= COST_MAX_NS):
+        return (f"{key} must be a number of ns in [0, {COST_MAX_NS:g}], "
+                f"got {value!r}")
+    return None
+
 
 def load_profile(profile: str) -> dict[str, float]:
     """Return the profile named ``profile``: a built-in name or a TOML file.
@@ -121,19 +136,29 @@ def load_profile(profile: str) -> dict[str, float]:
         raise ValueError(
             f"costs.profile: {profile!r} is neither a built-in profile "
             f"({', '.join(sorted(BUILTIN))}) nor a readable TOML file")
+    where = f"costs.profile: {profile!r}"
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"costs.profile: cannot read {profile!r}: {exc}") from None
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where}: not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                         f"at offset {exc.start}); a profile is a TOML file with "
+                         f"a [costs] table of name = ns") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{where}: invalid TOML: {exc}") from None
     table = data.get("costs", data)
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: [costs] must be a table of name = ns, "
+                         f"got {table!r}")
     out = dict(DEFAULT)
     for key, value in table.items():
         if key not in out:
-            raise ValueError(f"costs.profile: {profile!r} has unknown cost "
-                             f"{key!r}; known: {', '.join(COST_KEYS)}")
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"costs.profile: {profile!r}: {key} must be a "
-                             f"number >= 0 (ns), got {value!r}")
+            raise ValueError(f"{where}: unknown cost costs.{key}; known: "
+                             f"{', '.join(COST_KEYS)}")
+        problem = cost_problem(f"costs.{key}", value)
+        if problem:
+            raise ValueError(f"{where}: {problem}")
         out[key] = float(value)
     return out
 

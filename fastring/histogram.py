@@ -59,6 +59,20 @@ def quantile(hist: np.ndarray, q: float) -> float:
     return float((lo[0] + hi[0] - 1) / 2.0)
 
 
+def quantiles(hist: np.ndarray, qs, exact_max: float | None = None) -> list[float]:
+    """:func:`quantile` for each q in ``qs``, clamped to the distribution's
+    range: a bin midpoint can exceed the largest value in its bin (by up to
+    0.4%), so each is at most ``exact_max`` (the exact maximum when the
+    caller keeps one, else :func:`max_value`) and at least the lower edge
+    of the lowest non-empty bin (no value lies below it)."""
+    nz = np.nonzero(hist)[0]
+    if nz.size == 0:
+        return [float("nan")] * len(qs)
+    top = max_value(hist) if exact_max is None else float(exact_max)
+    low = float(bin_bounds(nz[:1])[0][0])
+    return [min(max(quantile(hist, q), low), top) for q in qs]
+
+
 def max_value(hist: np.ndarray) -> float:
     """Upper edge of the highest non-empty bin (NaN if empty); the engine also
     keeps exact maxima where the contract asks for ``_max_ns``."""

@@ -25,7 +25,7 @@ def tiny_config(cfg: dict) -> dict:
     return tiny
 
 
-def warm_up(cfg: dict, stream=None):
+def warm_up(cfg: dict, stream=None, force: bool = False):
     """Compile (or load) the kernels with a tiny run of ``cfg``
     (:func:`tiny_config`); returns its results. When the cache is cold, say
     so first, and remember how long compiling took."""
@@ -37,7 +37,7 @@ def warm_up(cfg: dict, stream=None):
         stream.flush()
     from .api import run
     t0 = time.monotonic()
-    res = run(tiny_config(cfg))
+    res = run(tiny_config(cfg), force=force)
     if cold:
         kernel_cache.record_compile_s(time.monotonic() - t0)
     return res

@@ -45,7 +45,8 @@ What is rejected up front, what fails alone
     value, for instance: every cell would fail alike). A value that is valid as
     a key but invalid for the cell that holds it (out of range, wrong type, a
     constraint between keys broken only in that combination, a bad strategy
-    program) makes only *that cell* fail: it is reported with its axis values,
+    program, a run over the work or memory limit of ``fastring.estimate``,
+    which a sweep never forces) makes only *that cell* fail: it is reported with its axis values,
     its config and the error, is written to ``failures.json``, and the other
     cells still run (exit status 1). A cell that raises while running fails
     the same way.
@@ -307,6 +308,7 @@ def load_grid(source) -> Grid:
     if isinstance(seed, float) and seed.is_integer():
         seed = int(seed)
 
+    from . import api
     cells = []
     for index, values in enumerate(itertools.product(*axes.values())):
         params = dict(zip(axes, values))
@@ -315,7 +317,7 @@ def load_grid(source) -> Grid:
         cell = Cell(index, cell_id(params), params, cs, overrides)
         try:
             cfg = C.load(base, [*overrides, f"run.seed={cs}"])
-            S.programs(cfg)           # as fastring.run does, before any kernel
+            api.check(cfg, S.programs(cfg))   # as fastring.run does
             cell.config = cfg
         except (ConfigError, S.ProgramError) as exc:
             cell.error = str(exc)

@@ -261,3 +261,78 @@ def test_user_strategy_and_sorted_inject():
         {"event": 10, "kind": "major", "delay_ns": 5_000_000}]
     with pytest.raises(ConfigError, match="strategies: name 'Mine'"):
         config.load({"strategies": {"Mine": {"program": ["x"]}}})
+
+
+# ------------------------------------------------- derived values (issue 17)
+
+@pytest.mark.parametrize("overrides, key, allowed", [
+    (["reader.bytes_per_ns=1e-300"], "reader.bytes_per_ns", "must be >"),
+    (["reader.bytes_per_ns=1e-13"], "reader.bytes_per_ns", "must be >"),
+    (["costs.context_switch=1e16"], "costs.context_switch", "[0, 1e+09]"),
+    (["workload.user_pages=1", "workload.working_set_pages=1",
+      "workload.capture_max=5000"], "workload.capture_max", "<= workload.user_pages"),
+    (["costs.clock_read=inf"], "costs.clock_read", "[0, 1e+09]"),
+    (["faults.sigma=10"], "faults.major_ns / faults.sigma", "limit"),
+    (["faults.model=residency", "faults.residency_ns=1e15"],
+     "faults.residency_ns", "limit"),
+    (["machine.n_cpus=1", "machine.tasks_per_cpu=1", "workload.think_ns=1e12",
+      "reader.period_ns=1e12", "run.events=10000"],
+     "run.events / workload.think_ns", "107 days"),
+])
+def test_derived_values_are_checked(overrides, key, allowed):
+    """A value in its key's range may still overflow what the engine
+    computes from it (issue 17): refused at load time, naming the key."""
+    with pytest.raises(ConfigError) as exc:
+        config.load(overrides=overrides)
+    assert str(exc.value).startswith(key) and allowed in str(exc.value)
+
+
+def test_the_clock_limit_lets_long_but_safe_runs_through():
+    # the issue's repro shortened 10x: 1e15 ns simulated, half the limit
+    cfg = config.load(overrides=[
+        "machine.n_cpus=1", "machine.tasks_per_cpu=1", "workload.think_ns=1e11",
+        "reader.period_ns=1e12", "run.events=10000"])
+    assert cfg["run"]["events"] == 10000
+    config.load(overrides=["faults.sigma=2", "reader.bytes_per_ns=1e-6"])
+
+
+@pytest.mark.parametrize("text, where", [
+    (b"[costs]\nclock_read = nan\n", "costs.clock_read"),
+    (b"[costs]\nclock_read = inf\n", "costs.clock_read"),
+    (b"[costs]\nlocal_add = 1e300\n", "costs.local_add"),
+    (b"[costs]\nlocal_add = true\n", "costs.local_add"),
+    (b"[costs]\nwarp = 1\n", "costs.warp"),
+    (b"costs = 3\n", "[costs]"),
+    (b"[costs]\nclock_read = \xff\xfe 3\n", "not UTF-8"),
+    (b"[costs\n", "invalid TOML"),
+])
+def test_bad_cost_profiles_name_file_key_and_range(tmp_path, text, where):
+    prof = tmp_path / "prof.toml"
+    prof.write_bytes(text)
+    with pytest.raises(ConfigError) as exc:
+        config.load(overrides=[f'costs.profile="{prof}"'])
+    msg = str(exc.value)
+    assert msg.startswith("costs.profile: ") and str(prof) in msg and where in msg
+
+
+def test_numpy_scalars_are_accepted_where_python_numbers_are():
+    np = pytest.importorskip("numpy")
+    cfg = config.load({
+        "run": {"events": np.int64(2000), "seed": np.uint16(7)},
+        "machine": {"p_migrate": np.float32(0.25), "n_cpus": np.float64(2.0)},
+        "reader": {"verify": np.bool_(False)},
+        "faults": {"inject": [{"event": np.int32(5), "kind": "minor",
+                               "delay_ns": np.int64(10)}]},
+    })
+    assert cfg == config.load({
+        "run": {"events": 2000, "seed": 7},
+        "machine": {"p_migrate": 0.25, "n_cpus": 2},
+        "reader": {"verify": False},
+        "faults": {"inject": [{"event": 5, "kind": "minor", "delay_ns": 10}]}})
+    assert type(cfg["run"]["events"]) is int
+    assert type(cfg["machine"]["p_migrate"]) is float
+    config.to_json(cfg)                               # plain JSON types
+    with pytest.raises(ConfigError, match="machine.n_cpus"):
+        config.load({"machine": {"n_cpus": np.bool_(True)}})
+    with pytest.raises(ConfigError, match="run.events"):
+        config.load({"run": {"events": np.float32(1.5)}})
