@@ -60,6 +60,18 @@ def package_cache_dir() -> Path:
     return Path(config.CACHE_DIR or setup()) / sub
 
 
+def all_cache_dirs() -> list[Path]:
+    """The cache subdirectory of every source directory of the package
+    (numba keeps one per directory: ``fastring/``, ``fastring/live/``, ...),
+    so that dropping stale kernels reaches the subpackages' too."""
+    from numba.core import config
+    from numba.core.caching import _CacheLocator
+    root = Path(config.CACHE_DIR or setup())
+    dirs = sorted({src.parent for src in PACKAGE_DIR.rglob("*.py")})
+    return [root / _CacheLocator.get_suitable_cache_subpath(os.fspath(d / "x.py"))
+            for d in dirs]
+
+
 def is_cold() -> bool:
     """True when the engine kernel has no valid compiled copy on disk, so the
     next run compiles (tens of seconds). False when it has one, when the JIT
