@@ -71,13 +71,17 @@ class ProgressBar:
         self.clock = clock
         self.t0 = clock()
         self.first: tuple[float, float] | None = None   # (time, fraction) of the first update
+        self.done: dict[str, int] = {}                  # strategy -> events done
         self.last = 0.0
         self.drawn = False
 
     def fraction(self, strategy: str, done: int, total: int) -> float:
-        i = self.strategies.index(strategy) if strategy in self.strategies else 0
+        """The share of all strategies' events done, from each strategy's
+        latest count: right whether the strategies run one after another or
+        side by side (``--jobs``), where their updates interleave."""
         total = max(total, 1)
-        return min(1.0, (i * total + done) / (len(self.strategies) * total))
+        self.done[strategy] = min(done, total)
+        return min(1.0, sum(self.done.values()) / (len(self.strategies) * total))
 
     def eta(self, now: float, frac: float) -> float:
         """Seconds left, from the rate since the first update (or since the

@@ -207,6 +207,7 @@ def test_progress_bar():
     tty = Tty()
     bar = ProgressBar(["a", "b"], 1000, stream=tty, delay=0.0)
     bar("a", 500, 1000)
+    bar("a", 1000, 1000)
     bar("b", 1000, 1000)
     text = tty.getvalue()
     assert "\r" in text and "b (2/2)" in text and "100%" in text
@@ -220,6 +221,17 @@ def test_progress_bar():
     off = ProgressBar(["a"], 10, stream=pipe, delay=0.0)
     off("a", 5, 10)                         # not a terminal
     assert pipe.getvalue() == ""
+
+
+def test_progress_of_strategies_run_side_by_side():
+    """With --jobs the strategies' updates interleave: the bar shows the share
+    of all events done, which only grows, whatever order they come in."""
+    bar = ProgressBar(["a", "b", "c"], 1000, stream=Tty(), delay=0.0)
+    seen = [bar.fraction(s, d, 1000) for s, d in
+            (("b", 100), ("a", 300), ("c", 200), ("b", 900), ("a", 1000),
+             ("c", 1000), ("b", 1000))]
+    assert seen == sorted(seen) and seen[0] == pytest.approx(0.1 / 3)
+    assert seen[-1] == 1.0 and seen[4] == pytest.approx((1000 + 900 + 200) / 3000)
 
 
 def test_progress_eta_is_sane_from_the_first_update():
