@@ -7,7 +7,8 @@ does and shadowed the editable install as an empty namespace package, so even
 directory (``fastring.kernel_cache``).
 
 The venv is made without pip and borrows this environment's packages (numba,
-numpy, pyarrow, pip) through a ``.pth`` file, so nothing big is downloaded;
+numpy, pyarrow, pip; never fastring) through a ``.pth`` file, so nothing big
+is downloaded;
 pip still fetches setuptools for its isolated build.
 """
 import os
@@ -43,7 +44,19 @@ def test_install_run_then_editable_install(tmp_path):
                        None).stdout.strip())
     parent = [p for p in site.getsitepackages() if Path(p).is_dir()]
     parent.append(sysconfig.get_path("purelib"))
-    (purelib / "parent-env.pth").write_text("\n".join(dict.fromkeys(parent)) + "\n")
+    # borrow every package but fastring itself: where this environment has
+    # fastring installed (CI does), a path to it would shadow the installs
+    # under test (the editable finder comes after sys.path's entries)
+    borrowed = tmp_path / "borrowed"
+    borrowed.mkdir()
+    for sp in dict.fromkeys(parent):
+        for entry in Path(sp).iterdir():
+            name = entry.name.lower()
+            if "fastring" in name or entry.suffix == ".pth":
+                continue
+            if not (borrowed / entry.name).exists():
+                (borrowed / entry.name).symlink_to(entry)
+    (purelib / "parent-env.pth").write_text(f"{borrowed}\n")
 
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR", "VIRTUAL_ENV")}
