@@ -1,9 +1,8 @@
 """fastring: how should a tracer copy faultable user data into its per-CPU
 ring buffers? A deterministic, compiled simulation of an LTTng-style ring
 buffer under each candidate strategy. See README.md and docs/model.md."""
-__version__ = "0.3.0"
-
-from . import kernel_cache as _kernel_cache  # noqa: E402
+from .version import __version__
+from . import kernel_cache as _kernel_cache
 
 _kernel_cache.setup()   # before any kernel module is imported (see kernel_cache)
 

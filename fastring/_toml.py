@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from collections.abc import Mapping
 
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -58,3 +59,12 @@ def document(doc: Mapping) -> str:
             lines += ["", f"[{key(k)}]"]
             lines += [f"{key(str(kk))} = {value(vv)}" for kk, vv in v.items()]
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def parse_value(text: str):
+    """A TOML value, or the bare text if it is not one (``key=value`` overrides)."""
+    try:
+        doc = tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError:
+        return text
+    return doc["v"] if set(doc) == {"v"} else text

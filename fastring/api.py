@@ -38,7 +38,7 @@ BUFFER_COLUMNS = ("records", "lost_full", "lost_wrap", "lost_big",
                   "max_occupancy", "commits_local", "commits_remote",
                   "commits_atomic", "verify_errors", "data_missing_delivered")
 PERCENTILES = {"p50": 0.5, "p99": 0.99, "p999": 0.999}
-STATUS = ("recorded", "lost_full", "lost_wrap", "lost_big")
+STATUS = E.STATUS_NAMES
 
 
 class ClockError(C.ConfigError):

@@ -247,7 +247,7 @@ def _int_arg(text: str) -> int:
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
     return f"fastring {__version__}"
 
 

@@ -61,12 +61,10 @@ import numpy as np
 
 from fastring import capture as _capture
 from fastring import costs as _costs
+from fastring import layers as _layers
 from fastring import presets as _presets
-
-
-class ConfigError(ValueError):
-    """A bad configuration; the message names the dotted key, what is allowed
-    and the value given (a ValueError so that generic callers still catch it)."""
+from fastring._toml import parse_value as _parse_value
+from fastring.errors import ConfigError
 
 
 BUILTIN_STRATEGIES = ("nofault", "kmalloc_bounce", "percpu_retry",
@@ -466,15 +464,6 @@ def _merge(dst: dict, src: Mapping) -> None:
             dst[k] = copy.deepcopy(v)
 
 
-def _parse_value(text: str):
-    """A TOML value, or the bare text if it is not one."""
-    try:
-        doc = tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
-    return doc["v"] if set(doc) == {"v"} else text
-
-
 def _apply_override(cfg: dict, item) -> None:
     if not isinstance(item, str) or "=" not in item:
         raise ConfigError(f"override {item!r}: expected 'section.key=value'")
@@ -580,5 +569,3 @@ def to_json(cfg: Mapping) -> str:
     """The config as sorted-key JSON: the schema metadata of every table."""
     return json.dumps(cfg, sort_keys=True)
 
-
-from fastring import layers as _layers   # noqa: E402  (it imports ConfigError from here)

@@ -67,7 +67,7 @@ def config_toml(cfg: dict) -> str:
     """``cfg`` (a loaded config) as a commented TOML document;
     ``config.load(<this text>) == cfg``. Cost overrides that are not set are
     shown commented out, with the profile's value."""
-    from . import __version__
+    from .version import __version__
     out = [f"# fastring {__version__}: the full effective config. Load it back "
            f"with: fastring run --config FILE.toml",
            "# Each key: its meaning, then its default and what it allows. "

@@ -25,11 +25,11 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 from . import _toml
+from .atomic import write_atomic
 from .capture import kind_payloads, raw_lengths
 from .strace import Capture, TraceError, parse
 
@@ -132,17 +132,6 @@ def default_mix_toml() -> str:
                    "print(f.default_mix_toml(), end=\"\")' > fastring/data/default_mix.toml)")
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same place."""
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".fit-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv=None) -> int:

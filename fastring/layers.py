@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from fastring import capture as _capture
 from fastring import presets as _presets
-from fastring.config import ConfigError, _parse_value as parse_value
+from fastring._toml import parse_value
+from fastring.errors import ConfigError
 
 
 def explicit(source: Mapping | None, overrides: list) -> set[str]:

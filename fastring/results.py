@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +36,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from . import __version__
+from .atomic import TEMP_NAME, remove_stale_temps, temp_name  # noqa: F401 (public here)
+from .version import __version__
 from .config import to_json
 
 TABLES = ("runs", "buffers", "events")
@@ -93,40 +92,6 @@ class OutputDirError(OSError):
     permission): the user's to fix, not a bug."""
 
 
-#: the temporary names fastring writes (``.NAME.PID[.HEX].tmp``), here and in sweeps
-TEMP_NAME = re.compile(r"\..+\.(\d+)(\.[0-9a-f]+)?\.tmp")
-
-
-def temp_name(final: Path) -> Path:
-    """A hidden temporary name beside ``final``, unique to this process."""
-    return final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
-def remove_stale_temps(directory, recursive: bool = False) -> list[Path]:
-    """Remove the temporary files that killed runs left in ``directory``
-    (their process is gone); returns what was removed."""
-    d = Path(directory)
-    removed = []
-    for path in (d.rglob(".*.tmp") if recursive else d.glob(".*.tmp")):
-        m = TEMP_NAME.fullmatch(path.name)
-        if m and path.is_file() and int(m.group(1)) != os.getpid() \
-                and not _alive(int(m.group(1))):
-            try:
-                path.unlink()
-                removed.append(path)
-            except OSError:
-                pass
-    return removed
 
 
 def check_writable(directory) -> None:

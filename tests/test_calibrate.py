@@ -119,18 +119,11 @@ def test_quick_calibration_numbers(quick_results):
     # every cost key is either measured or explained
     for key in costs.COST_KEYS:
         assert key in res["costs"] or key in res["unmeasured"]
-    # coarse sanity: a locked add costs more than a plain one
-    assert res["costs"]["atomic_add"]["median"] > \
-        res["costs"]["local_add"]["median"]
-    # the pipe ping-pong ran (Linux): a round trip is two switches plus two
-    # write+read pairs, so it takes longer than those pairs alone
+    # the pipe ping-pong ran (Linux); host-timing orderings (a locked add
+    # slower than a plain one, ...) are benchmarks/calibration_sanity.py's
     if hasattr(os, "sched_setaffinity"):
         assert "context_switch" in res["costs"]
-        assert res["measured"]["pingpong_round_trip"]["median"] > \
-            2 * res["measured"]["pipe_write_read"]["median"]
-    if "minor_fault" in res["measured"]:
-        assert res["measured"]["minor_fault"]["median"] > 50
-
+        assert {"pingpong_round_trip", "pipe_write_read"} <= set(res["measured"])
 
 def test_quick_results_write_and_load(quick_results, tmp_path):
     path = calibrate.write_profile(quick_results, tmp_path / "q.toml")

@@ -161,13 +161,13 @@ def test_interrupted_sweep_resumes(grid_file, tmp_path, monkeypatch):
         calls.append(args[1].id)
         write_cell(*args)
 
-    monkeypatch.setattr(SW, "_write_cell", interrupting)
+    monkeypatch.setattr(SW.output, "_write_cell", interrupting)
     with pytest.raises(KeyboardInterrupt):
         SW.sweep(grid_file, out, workers=1, progress=False)
     m = manifest(out)
     assert m["sweeps"][-1]["status"] == "interrupted"
     assert m["sweeps"][-1]["computed"] == calls
-    monkeypatch.setattr(SW, "_write_cell", write_cell)
+    monkeypatch.setattr(SW.output, "_write_cell", write_cell)
 
     table = SW.sweep(grid_file, out, workers=1, progress=False)
     m = manifest(out)

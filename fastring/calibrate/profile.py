@@ -3,11 +3,11 @@ a cost profile (:func:`write_profile`, :func:`format_table`)."""
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
 from fastring import _toml, costs
+from fastring.atomic import write_atomic
 
 from .atomics import measure_clock_and_cs, measure_contended, measure_counters
 from .guards import CalibrationError, check_atomic_asm
@@ -172,15 +172,7 @@ def write_profile(results: dict, path) -> Path:
     for k, v in host.items():
         out.append(f"{k} = {_toml.value(v)}")
     text = "\n".join(out) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return write_atomic(path, text)
 
 
 def _fmt(v: float) -> str:

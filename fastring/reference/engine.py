@@ -49,180 +49,33 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import math
-import struct
-from collections import Counter, deque
-from dataclasses import dataclass, field
+from collections import Counter
 
-from .. import engine as _engine   # only for EVENT_COLUMNS, the row contract
 from .. import strategies as S
-from ..buffer import F_DATA_MISSING, H_FLAGS
+from ..buffer import F_DATA_MISSING
 from ..costs import COST_KEYS
-from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE,
-                   S_PAGE, S_PREEMPT, S_THINK, S_WHERE, normal_quantile_py,
-                   u01_py)
-from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
-                     F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK,
-                     FAULT_MAJOR,
-                     P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL, P_LOOPS, P_NCPU, P_NTASK,
-                     P_TRACE,
+from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE, S_PAGE,
+                   S_THINK, S_WHERE, u01_py)
+from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE, F_PMINOR,
+                     F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR, P_ARENA,
+                     P_CAPMAX, P_EVENTS, P_FMODEL, P_LOOPS, P_NCPU, P_NTASK, P_TRACE,
                      P_PERIOD, P_READ_PSB, P_SEED, P_TIMESLICE, P_VERIFY, PAGE,
-                     PAYLOAD_NONE, PAYLOAD_STRING, prepare)
-from .buffer import HEADER_FMT, CpuBuffer
+                     PAYLOAD_NONE, prepare)
+from ..sim import layout
+from ..sim.layout import EVENT_COLUMNS, HIST_NAMES
+from .buffer import CpuBuffer
+from .actors import (Task, Cpu, RefResult, exponential, lognormal, bin_of, UNSEEN, IN,
+                     MISSING_MINOR, MISSING_MAJOR, INJECTED, RECORDED)
+from .steps import ProbeSteps
+
+# the engine's counters, then the global counts it keeps apart
+COUNTER_NAMES = layout.COUNTER_NAMES + layout.GLOBAL_COUNTER_NAMES
 
 __all__ = ["simulate", "RefResult", "Task", "Cpu", "Reference",
            "EVENT_COLUMNS", "COUNTER_NAMES", "HIST_NAMES", "bin_of"]
 
-# -- per-event rows: the engine's columns (its contract), filled by name ------
-EVENT_COLUMNS = _engine.EVENT_COLUMNS
-ROW_FIELDS = ("event", "task", "kind", "payload_len", "start_ps", "end_ps",
-              "reserve_cpu", "commit_cpu", "status", "flags", "faults_minor",
-              "faults_major", "restarts", "retries", "preempt_off_ps",
-              "preempt_section_ps", "pin_ps", "cpu_ps", "user_addr")
-COUNTER_NAMES = ("events", "restarts", "retries", "faults_minor",
-                 "faults_major", "migrations", "atomic_ops", "kmallocs",
-                 "payload_bytes", "copied_bytes", "data_missing", "cpu_ps",
-                 "max_latency_ps", "max_preempt_off_ps",
-                 "max_preempt_section_ps", "max_pin_ps", "preemptions",
-                 "sleeps", "lost_events", "inject_unapplied", "issued",
-                 "completed", "steps")
-HIST_NAMES = ("latency", "preempt_off", "preempt_section", "pin", "delivery")
 
-# event status (row column "status")
-RECORDED, LOST_FULL, LOST_WRAP, LOST_BIG = 0, 1, 2, 3
-LOSS_STATUS = {"lost_full": LOST_FULL, "lost_wrap": LOST_WRAP,
-               "lost_big": LOST_BIG}
-
-# what the task knows about each page of its current event's payload
-UNSEEN, IN, MISSING_MINOR, MISSING_MAJOR, INJECTED = range(5)
-
-# where a user copy goes / a kernel copy comes from
-SLOT, SCRATCH, BOUNCE = "slot", "scratch", "bounce"
-
-
-# -- random numbers: fastring.rng's formulas, in plain Python -----------------
-
-def exponential(u: float, mean: float) -> float:
-    return -math.log(1.0 - u) * mean
-
-
-def lognormal(u: float, median: float, sigma: float) -> float:
-    """AS241's normal quantile of ``u`` (:func:`fastring.rng.normal_quantile_py`,
-    itself checked against :meth:`statistics.NormalDist.inv_cdf`)."""
-    return median * math.exp(sigma * normal_quantile_py(u))
-
-
-# -- the log-linear histogram bins of fastring.histogram ----------------------
-
-SUB_BITS = 7
-
-
-def bin_of(v: int) -> int:
-    sub = 1 << SUB_BITS
-    if v < sub:
-        return max(v, 0)
-    e = v.bit_length() - 1
-    return (e - SUB_BITS + 1) * sub + ((v >> (e - SUB_BITS)) & (sub - 1))
-
-
-# -- the actors ------------------------------------------------------------------
-
-@dataclass
-class Task:
-    """One user task: thinks, issues a syscall, runs its probe, repeats."""
-    index: int
-    cpu: int                          # the CPU it runs on / is queued on / last ran on
-    state: str = "think"              # think, ready, run, sleep, done
-    seq: int = 0                      # replay: syscalls issued so far
-    # the current event
-    event: int = -1
-    kind: int = 0
-    length: int = 0
-    addr: int = 0
-    start: int | None = None          # the probe's first step (latency from there)
-    draws: int = 0                    # per-event draw counter
-    pc: int = 0
-    resuming: bool = False            # the step at pc slept on a major fault
-    step_minor: int = 0               # minor-fault time of that step, taken before
-    pages: list = field(default_factory=list)
-    reclaimed_at: dict = field(default_factory=dict)  # bernoulli + reclaim
-    jumps: Counter = field(default_factory=Counter)   # per bounded-jump slot
-    injected_kind: int = 0            # pending fault injection (FAULT_MINOR/MAJOR)
-    injected_delay: int = 0
-    # probe state
-    flags: int = 0                    # record flags (F_DATA_MISSING)
-    missing: bool = False             # the last user copy found a page missing
-    zeroed: set = field(default_factory=set)   # SLOT/SCRATCH/BOUNCE holding zeros
-    status: int = RECORDED
-    res_buf: int = -1
-    res_off: int = 0
-    res_size: int = -1
-    res_time: int = 0
-    res_cpu: int = -1
-    commit_cpu: int = -1
-    pin: int = 0
-    cs_snapshot: int = 0
-    preempt_off: bool = False
-    migrate_off: bool = False
-    section_start: int = 0
-    last_dur: int = 0
-    last_preemptible: bool = False
-    # per-event accounting
-    off_sum: int = 0
-    off_max: int = 0
-    cpu_ps: int = 0
-    faults_minor: int = 0
-    faults_major: int = 0
-    restarts: int = 0
-    retries: int = 0
-
-    def begin_event(self, event, kind, length, addr, n_pages, injection):
-        """A new syscall event: everything per event starts afresh. (Kept
-        across events, as in the engine: state, cpu, res_off, res_time,
-        cs_snapshot, section_start, last_dur, last_preemptible; a valid
-        program sets each before it reads it.)"""
-        self.event, self.kind, self.length, self.addr = event, kind, length, addr
-        self.start = None                 # set by the probe's first step
-        self.draws = 0
-        self.pc = 0
-        self.resuming = False
-        self.step_minor = 0
-        self.pages = [UNSEEN] * n_pages
-        self.reclaimed_at = {}            # bernoulli + reclaim: page index -> time
-        self.jumps = Counter()
-        self.injected_kind, self.injected_delay = injection
-        self.flags = 0
-        self.missing = False
-        self.zeroed = set()
-        self.status = RECORDED
-        self.res_buf = self.res_cpu = self.commit_cpu = -1
-        self.res_size = -1
-        self.pin = 0
-        self.preempt_off = self.migrate_off = False
-        self.off_sum = self.off_max = self.cpu_ps = 0
-        self.faults_minor = self.faults_major = 0
-        self.restarts = self.retries = 0
-
-
-@dataclass
-class Cpu:
-    index: int
-    current: int | None = None        # the task running on it
-    switches: int = 0                 # context-switch count
-    runqueue: deque = field(default_factory=deque)   # ready tasks, FIFO
-
-
-@dataclass
-class RefResult:
-    rows: list                        # per-event tuples (EVENT_COLUMNS), completion order
-    counters: dict                    # COUNTER_NAMES -> int
-    buffers: list                     # CpuBuffer per CPU, final state
-    delivered: list                   # per buffer: [(event, flags, delivery_ps), ...]
-    now: int                          # time of the last happening (ps)
-    hists: dict = field(default_factory=dict)   # HIST_NAMES -> Counter(bin -> n)
-
-
-class Reference:
+class Reference(ProbeSteps):
     """The whole simulation of one strategy, one happening at a time."""
 
     def __init__(self, cfg: dict, strategy: str, world=None):
@@ -269,11 +122,6 @@ class Reference:
                                   for a in (w.tr_kind, w.tr_len, w.tr_addr, w.tr_think))))
                        for i in range(self.n_tasks)] if self.replay else []
         self.n_kinds = len(self.kind_cdf)
-
-        unknown = [c for c in EVENT_COLUMNS if c not in ROW_FIELDS]
-        if unknown:
-            raise NotImplementedError(f"the reference does not know the event "
-                                      f"column(s) {unknown} of fastring.engine")
 
         prog_cfg = {**cfg, "run": {**cfg["run"], "strategies": [strategy]}}
         self.program = [tuple(int(x) for x in row)
@@ -573,247 +421,6 @@ class Reference:
         task.state = "think"
         self.push(t + self.think_time(task, task.event, 1), task.index)
         self.release(task.cpu, t)
-
-    # -- the probe, step by step ----------------------------------------------
-    def step(self, task: Task, t: int) -> int | None:
-        """Run the task's next step at ``t``: its duration, or None when the
-        task left the CPU (preempted, asleep, finished)."""
-        self.k["steps"] += 1
-        cpu = task.cpu
-        if task.last_preemptible and self.cpus[cpu].runqueue:
-            hazard = 1.0 - math.exp(-task.last_dur / float(self.timeslice))
-            if self.draw(task, S_PREEMPT) < hazard:
-                self.k["preemptions"] += 1
-                self.release(cpu, t)
-                self.place(task, t, may_migrate=not task.migrate_off)
-                return None
-        if task.start is None:
-            task.start = t                # latency counts from the probe's start
-        op, arg, target, bound, slot = self.program[task.pc]
-        if op == S.END:
-            self.finish(task, t)
-            return None
-        done = self.ops[op](task, t, op, arg, target, bound, slot)
-        if done is None:
-            return None                   # asleep on a major fault
-        dur, nxt = done
-        task.pc = nxt
-        task.cpu_ps += dur
-        task.last_dur = dur
-        task.last_preemptible = not task.preempt_off
-        return dur
-
-    # Each op: (task, t, op, arg, target, bound, slot) -> (duration, next pc),
-    # or None when the task went to sleep.
-
-    def op_preempt_off(self, task, t, op, arg, target, bound, slot):
-        task.preempt_off = True
-        task.section_start = t
-        return self.cost["preempt_off"], task.pc + 1
-
-    def op_preempt_on(self, task, t, op, arg, target, bound, slot):
-        dur = self.cost["preempt_on"]
-        section = t + dur - task.section_start
-        task.off_sum += section
-        task.off_max = max(task.off_max, section)
-        task.preempt_off = False
-        return dur, task.pc + 1
-
-    def op_migrate_off(self, task, t, op, arg, target, bound, slot):
-        task.migrate_off = True
-        return self.cost["migrate_off"], task.pc + 1
-
-    def op_migrate_on(self, task, t, op, arg, target, bound, slot):
-        task.migrate_off = False
-        return self.cost["migrate_on"], task.pc + 1
-
-    def op_kmalloc(self, task, t, op, arg, target, bound, slot):
-        if task.length == 0:
-            return 0, task.pc + 1         # no payload to hold: no allocation
-        self.k["kmallocs"] += 1
-        return self.cost["kmalloc_kfree"], task.pc + 1
-
-    def op_kfree(self, task, t, op, arg, target, bound, slot):
-        return 0, task.pc + 1             # the pair is costed at kmalloc
-
-    def op_user_access(self, task, t, op, arg, target, bound, slot):
-        """strnlen, fault_in and the three copy_from_user steps: they touch
-        the payload's pages (faults) and, for copies, move its bytes."""
-        nxt = task.pc + 1
-        is_copy = op in S.USER_COPIES
-        if op == S.STRNLEN and self.kind_payload[task.kind] != PAYLOAD_STRING:
-            return 0, nxt                 # a buffer's length is known
-        if op == S.COPY_TO_SLOT and task.status != RECORDED:
-            return 0, nxt                 # no slot: the copy is skipped
-        if is_copy and task.length == 0:
-            return 0, nxt                 # no payload: no copy_from_user
-        if not task.resuming:
-            minor, major, missing = self.touch(task, t, may_fault=arg == 0,
-                                               is_copy=is_copy)
-            if is_copy:
-                task.missing = missing
-            if major > 0:                 # sleep; the step resumes afterwards
-                task.resuming = True
-                task.step_minor = minor
-                task.state = "sleep"
-                self.k["sleeps"] += 1
-                self.push(t + major, task.index)
-                self.release(task.cpu, t)
-                return None
-        else:
-            minor = task.step_minor
-            task.resuming = False
-        c = self.cost
-        dur = minor
-        if op == S.STRNLEN:
-            dur += c["strnlen_byte"] * task.length
-        elif op == S.FAULT_IN:
-            n_pages = 0 if task.length == 0 else (
-                (task.addr + task.length - 1) // PAGE - task.addr // PAGE + 1)
-            dur += c["memcpy_call"] * n_pages
-        else:
-            dur += c["copy_user_call"] + c["copy_user_byte"] * task.length \
-                + c["copy_from_user_extra"]
-            dest = {S.COPY_TO_SLOT: SLOT, S.COPY_TO_SCRATCH: SCRATCH,
-                    S.COPY_TO_BOUNCE: BOUNCE}[op]
-            self.copy_user(task, dest)
-        return dur, nxt
-
-    def copy_user(self, task: Task, dest: str):
-        """The payload's bytes into ``dest``; zeros if a page was missing.
-        Whether ``dest`` holds zeros belongs to ``dest`` alone."""
-        n = task.length
-        data = bytes(n) if task.missing else self.arena[task.addr:task.addr + n]
-        if dest == SLOT:
-            self.write_payload(task, data, task.missing)
-        elif dest == SCRATCH:
-            self.scratch[task.cpu][:n] = data
-        else:
-            self.bounce[task.index][:n] = data
-        if task.missing:
-            task.zeroed.add(dest)
-        else:
-            task.zeroed.discard(dest)
-        self.k["copied_bytes"] += n
-
-    def op_memcpy(self, task, t, op, arg, target, bound, slot):
-        """memcpy from this CPU's scratch or the task's bounce buffer: the
-        slot holds zeros (DATA_MISSING) exactly when the source did."""
-        if task.status != RECORDED or task.length == 0:
-            return 0, task.pc + 1         # no slot, or nothing to copy
-        n = task.length
-        src = SCRATCH if op == S.MEMCPY_SCRATCH else BOUNCE
-        data = self.scratch[task.cpu] if src == SCRATCH else self.bounce[task.index]
-        self.write_payload(task, bytes(data[:n]), src in task.zeroed)
-        self.k["copied_bytes"] += n
-        return self.cost["memcpy_call"] + self.cost["memcpy_byte"] * n, task.pc + 1
-
-    def op_reserve(self, task, t, op, arg, target, bound, slot):
-        c = self.cost
-        size = (self.header_size + task.length + 7) // 8 * 8
-        dur = c["clock_read"] + c["memcpy_byte"] * self.header_size
-        if arg:                           # lock cmpxchg (lttng-ust)
-            dur += c["atomic_cmpxchg"]
-            self.k["atomic_ops"] += 1
-        else:
-            dur += c["local_cmpxchg"]
-        buf = self.buffers[task.cpu]
-        where = buf.reserve(size)
-        if isinstance(where, str):
-            task.status = LOSS_STATUS[where]
-        else:
-            task.status = RECORDED
-            task.res_buf = task.res_cpu = task.cpu
-            task.res_off = where
-            task.res_size = size
-            task.res_time = t
-            p = buf.slot(where)
-            struct.pack_into(HEADER_FMT, buf.data, p, task.length, task.kind,
-                             0, t, task.event,
-                             task.addr, 0)
-        return dur, task.pc + 1
-
-    def op_rollback(self, task, t, op, arg, target, bound, slot):
-        if task.status != RECORDED:
-            return 0, task.pc + 1
-        how = "local" if task.cpu == task.res_buf else "remote"
-        self.buffers[task.res_buf].rollback_or_pad(task.res_off, task.res_size,
-                                                   how, t)
-        task.res_size = -1
-        task.res_cpu = -1                 # a later reserve may be lost
-        task.flags &= ~F_DATA_MISSING
-        return self.cost["local_cmpxchg"], task.pc + 1
-
-    def op_commit(self, task, t, op, arg, target, bound, slot):
-        if task.status != RECORDED:
-            return 0, task.pc + 1
-        b = task.res_buf
-        moved = task.cpu != b
-        if op == S.COMMIT_ATOMIC:
-            how, dur = "atomic", self.cost["atomic_add"]
-        elif op in (S.COMMIT_SPLIT, S.COMMIT_UNSAFE) and moved:
-            how, dur = "remote", self.cost["atomic_add_contended"]
-        else:
-            how, dur = "local", self.cost["local_add"]
-        if how != "local":
-            self.k["atomic_ops"] += 1
-        if moved:
-            self.k["migrations"] += 1
-        self.buffers[b].commit(task.res_off, task.res_size, how, t)
-        task.pin = t - task.res_time
-        self.hist["pin"][bin_of(task.pin)] += 1
-        self.k["max_pin_ps"] = max(self.k["max_pin_ps"], task.pin)
-        task.commit_cpu = task.cpu
-        task.res_size = -1
-        return dur, task.pc + 1
-
-    def op_read_cs(self, task, t, op, arg, target, bound, slot):
-        task.cs_snapshot = self.cpus[task.cpu].switches
-        return self.cost["cs_count_read"], task.pc + 1
-
-    def op_retry_if_cs(self, task, t, op, arg, target, bound, slot):
-        nxt = task.pc + 1
-        if self.cpus[task.cpu].switches != task.cs_snapshot:
-            if task.jumps[slot] < bound:
-                task.jumps[slot] += 1
-                task.retries += 1
-                self.k["retries"] += 1
-                nxt = target
-            else:
-                task.zeroed.add(SCRATCH)  # the scratch copy may be torn
-        return self.cost["cs_count_read"], nxt
-
-    def op_if_missing(self, task, t, op, arg, target, bound, slot):
-        nxt = task.pc + 1
-        if task.missing and task.jumps[slot] < bound:
-            task.jumps[slot] += 1
-            task.restarts += 1
-            self.k["restarts"] += 1
-            task.missing = False
-            nxt = target
-        return 0, nxt
-
-    def op_goto(self, task, t, op, arg, target, bound, slot):
-        return 0, target
-
-    # -- record bytes -------------------------------------------------------------
-    def write_payload(self, task: Task, data: bytes, missing: bool):
-        """Write the slot's payload; ``missing``: it stands for bytes that
-        could not be read (zeros), so the record is flagged DATA_MISSING;
-        else the flag is cleared (the slot now holds the real bytes)."""
-        buf = self.buffers[task.res_buf]
-        h = buf.slot(task.res_off) + self.header_size
-        buf.data[h:h + len(data)] = bytes(len(data)) if missing else data
-        p = buf.slot(task.res_off) + H_FLAGS
-        (old,) = struct.unpack_from("<H", buf.data, p)
-        new = old | F_DATA_MISSING if missing else old & ~F_DATA_MISSING
-        struct.pack_into("<H", buf.data, p, new)
-        if missing:
-            task.flags |= F_DATA_MISSING
-            task.zeroed.add(SLOT)
-        else:
-            task.flags &= ~F_DATA_MISSING
-            task.zeroed.discard(SLOT)
 
     # -- the reader ---------------------------------------------------------------
     def reader_wakes(self, b: int, t: int):

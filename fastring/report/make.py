@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..results import OutputDirError, check_writable, read_table, table_path, temp_name
+from ..atomic import write_atomic, write_via_temp
+from ..results import OutputDirError, check_writable, read_table, table_path
 from .dists import dist_figure, exact_dists
 from .figures import pin_loss_figure, sweep_figure
 from .html import report_html
@@ -57,9 +58,7 @@ def make_report(results_dir, out_dir=None) -> dict[str, Path]:
 
     def save(name, fig):
         path = out / name
-        tmp = temp_name(path)
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, path)
+        write_via_temp(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
         written[name] = path
 
     how = ("from events.parquet" if use_events else
@@ -84,9 +83,7 @@ def make_report(results_dir, out_dir=None) -> dict[str, Path]:
                        ("report.html", report_html(intro, rows, params, sections,
                                                    written, runs))):
         path = out / name
-        tmp = temp_name(path)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text, mkdir=False)
         written[name] = path
     return written
 

@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import Unavailable, machine_facts, write_atomic
+from ..atomic import write_atomic
+from ._common import Unavailable, machine_facts
 
 __all__ = ["main", "Unavailable"]
 

@@ -8,7 +8,6 @@ import platform
 import shutil
 import statistics
 import subprocess
-import tempfile
 from pathlib import Path
 
 
@@ -87,17 +86,6 @@ def table(head: tuple, rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` under a temporary name, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

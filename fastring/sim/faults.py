@@ -1,0 +1,112 @@
+"""Page faults of a payload's pages: bernoulli or residency model."""
+from __future__ import annotations
+
+import numpy as np
+
+from numba import njit
+
+from ..rng import S_EVICT, S_FAULT_NS, S_PAGE, exponential, lognormal, u01
+from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMINOR, F_RECLAIM,
+                     F_RESIDENCY, F_SIGMA, FAULT_MAJOR, P_SEED, P_FMODEL, PAGE)
+from .layout import (T_EVENT, T_LEN, T_ADDR, T_FMINOR, T_FMAJOR, T_INJ_KIND,
+                     T_INJ_DELAY, K_FMINOR, K_FMAJOR, PG_UNSEEN, PG_IN, PG_MINOR,
+                     PG_MAJOR, PG_INJECTED)
+from .scheduler import _draw
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _service(w, s, task, major):
+    """Service time (ps) of one fault: lognormal around the configured median."""
+    median = w.f[F_MAJOR] if major else w.f[F_MINOR]
+    x = lognormal(_draw(w, s, task, S_FAULT_NS), median, w.f[F_SIGMA])
+    return np.int64(x + 0.5)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def bernoulli_page(w, ev, j):
+    """State of the ``j``-th page of event ``ev`` at its first touch under
+    the ``bernoulli`` model: PG_MINOR, PG_MAJOR or PG_IN."""
+    u = u01(w.p[P_SEED], S_PAGE, ev, j)
+    if u < w.f[F_PMINOR]:
+        return PG_MINOR
+    if u < w.f[F_PMINOR] + w.f[F_PMAJOR]:
+        return PG_MAJOR
+    return PG_IN
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _touch(w, s, task, t, may_fault, is_copy):
+    """Touch every page of the payload at time ``t``.
+
+    Returns (minor_ps, major_ps, missing): the CPU time of minor faults
+    taken, the sleep of major faults taken, and whether a page was missing
+    and could not be faulted in (``may_fault`` false).
+
+    Reclaim (``faults.reclaim_ns`` > 0), bernoulli model: a page this event
+    found or faulted in is evicted again at an exponential time after that
+    (``s.reclaim``); touched later, it faults again, major with
+    ``p_major_given_missing``. (The residency model folds reclaim into its
+    pages' eviction times, see :func:`fastring.world.prepare`.)
+    """
+    length = s.t[task, T_LEN]
+    if length == 0:
+        return np.int64(0), np.int64(0), False
+    first = s.t[task, T_ADDR] // PAGE
+    last = (s.t[task, T_ADDR] + length - 1) // PAGE
+    ev = s.t[task, T_EVENT]
+    if is_copy and s.t[task, T_INJ_KIND] != 0:
+        s.pages[task, 0] = PG_INJECTED           # forced at the first copy's first page
+    minor = np.int64(0)
+    major = np.int64(0)
+    missing = False
+    residency = w.p[P_FMODEL] == 1
+    reclaim = not residency and w.f[F_RECLAIM] > 0
+    for j in range(last - first + 1):
+        page = first + j
+        state = s.pages[task, j]
+        if reclaim and state == PG_IN and s.reclaim[task, j] <= t:
+            # reclaimed since this event had it
+            state = PG_MAJOR if _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING] else PG_MINOR
+            s.pages[task, j] = state
+        elif state == PG_UNSEEN or (residency and state == PG_IN):
+            if residency:
+                if s.resident[page] > t:
+                    state = PG_IN
+                elif _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING]:
+                    state = PG_MAJOR
+                else:
+                    state = PG_MINOR
+            else:
+                state = bernoulli_page(w, ev, j)
+                if reclaim and state == PG_IN:
+                    s.reclaim[task, j] = t + np.int64(
+                        exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
+            s.pages[task, j] = state
+        if state == PG_IN:
+            continue
+        if not may_fault:
+            missing = True
+            continue
+        if state == PG_INJECTED:
+            d = s.t[task, T_INJ_DELAY]
+            is_major = s.t[task, T_INJ_KIND] == FAULT_MAJOR
+            s.t[task, T_INJ_KIND] = 0
+        else:
+            is_major = state == PG_MAJOR
+            d = _service(w, s, task, is_major)
+        if is_major:
+            major += d
+            s.t[task, T_FMAJOR] += 1
+            s.k[K_FMAJOR] += 1
+        else:
+            minor += d
+            s.t[task, T_FMINOR] += 1
+            s.k[K_FMINOR] += 1
+        s.pages[task, j] = PG_IN
+        if residency:
+            s.resident[page] = t + minor + major + np.int64(
+                exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
+        elif reclaim:
+            s.reclaim[task, j] = t + minor + major + np.int64(
+                exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
+    return minor, major, missing
