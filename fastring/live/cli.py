@@ -13,7 +13,8 @@ import argparse
 import os
 import sys
 
-from ..cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, _err, _int_arg, _overrides
+from ..cli import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, _add_config_args,
+                   _err, _int_arg, _overrides)
 from ..signals import exit_status           # SIGTERM: fastring.cli installs it
 
 COLUMNS = (("strategy", "strategy", "{}"), ("events", "events", "{}"),
@@ -41,15 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                "fastring live --config examples/live_unsafe.toml (the lost-"
                "commit bug, on purpose). Exit status: 0 success, 1 internal "
                "error, 2 bad input, 130 interrupted.")
-    ap.add_argument("--config", metavar="FILE.toml", help="TOML config file")
-    ap.add_argument("--set", dest="sets", action="append", default=[],
-                    metavar="SECTION.KEY=VALUE", help="override one config key "
-                    "(repeatable), e.g. --set live.faults=real")
-    ap.add_argument("--strategy", dest="strategies", action="append",
-                    metavar="NAME", help="strategy to run (repeatable)")
-    ap.add_argument("--events", type=_int_arg, metavar="N",
-                    help="syscall events per strategy (run.events)")
-    ap.add_argument("--seed", type=_int_arg, metavar="N", help="run.seed")
+    _add_config_args(ap)                  # as fastring run takes them
     ap.add_argument("--threads", type=_int_arg, metavar="N",
                     help="writer threads, one per simulated CPU (default: the "
                          "usable cores, at least 2); more than the cores is "
