@@ -394,6 +394,17 @@ def test_progress_bar_draws_only_on_a_terminal():
     assert quiet == []
 
 
+@pytest.mark.parametrize("cols", range(4, 100, 3))
+def test_progress_line_fits_and_never_cuts_a_number(cols):
+    bar = CellProgress(1000, 0, False)
+    bar.done, bar.failed, bar.t0 = 123, 4, 0.0
+    full, line = (bar.fit(bar.forms(3725.0, c), c) for c in (1000, cols))
+    assert full == ("sweep [##..................]  12% 123/1000 cells (4 failed) "
+                    "| 1h02m elapsed, ~7h22m left")
+    assert len(line) <= max(cols - 1, 4) and "%" in line
+    assert set(line.split()) <= set(full.split())
+
+
 def test_the_example_grid_is_valid():
     grid = SW.load_grid(ROOT / "examples" / "fault_rate_grid.toml")
     assert grid.invalid_cells == []
