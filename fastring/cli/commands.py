@@ -32,8 +32,7 @@ import sys
 import traceback
 
 from . import calibrate, config, fit, live, report, run, sweep, validate
-from .common import (EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_OK, EXIT_USAGE, PROG,  # noqa: F401
-                     UsageError, err)
+from .common import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_USAGE, PROG, UsageError, err
 from .signals import exit_status, sigterm_as_interrupt
 
 #: every command, in --help order
