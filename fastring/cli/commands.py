@@ -17,8 +17,8 @@ package (``run``, ``report`` and ``compare``, ``config`` and ``strategies``,
 lists them in ``--help`` order. ``python -m fastring.sweep`` and ``python -m
 fastring.calibrate`` call :func:`main` with their command name. Only the
 named command's options are added to the tree (some need heavy modules for
-their help: the output formats, the default worker count), so that
-``fastring --help`` imports neither numba nor pyarrow.
+their help: the output formats, the default worker count), so that building
+it for ``fastring --help`` imports neither numba nor pyarrow.
 
 Exit status: 0 success, 1 internal error (rerun with ``--debug`` for the
 traceback), 2 bad input (a bad config, option, strategy or file), 130 when
