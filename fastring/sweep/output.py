@@ -45,14 +45,16 @@ def _write_cell(out: Path, cell: Cell, runs: pa.Table):
                                                          compression=COMPRESSION))
 
 
+def _no_rows(meta: dict | None) -> pa.Table:
+    return pa.table({"strategy": pa.array([], pa.string()),
+                     "cell": pa.array([], pa.string())}).replace_schema_metadata(meta)
+
+
 def _read_cells(out: Path, cells: Sequence[Cell], meta: dict) -> pa.Table:
     parts = [(_cell_path(out, strategy, cell.id), {"strategy": strategy})
              for cell in cells if _cell_done(out, cell)
              for strategy in cell.strategies]
-    if not parts:
-        return pa.table({"strategy": pa.array([], pa.string()),
-                         "cell": pa.array([], pa.string())}).replace_schema_metadata(meta)
-    return read_parts(parts, metadata=meta)
+    return read_parts(parts, metadata=meta) if parts else _no_rows(meta)
 
 
 def read(out=DEFAULT_OUT) -> pa.Table:
@@ -70,7 +72,9 @@ def read(out=DEFAULT_OUT) -> pa.Table:
         grid = None
     if grid is not None:
         return _read_cells(out, grid.cells, _grid_meta(grid))
-    return read_parts(list_parts(out / RUNS_DIR)).replace_schema_metadata(None)
+    parts = list_parts(out / RUNS_DIR)
+    return (read_parts(parts).replace_schema_metadata(None) if parts
+            else _no_rows(None))
 
 
 def _grid_meta(grid: Grid) -> dict[bytes, bytes]:
