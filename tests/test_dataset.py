@@ -67,3 +67,16 @@ def test_empty(tmp_path):
         read_dataset(tmp_path / "runs")
     with pytest.raises(ValueError, match="no Parquet files"):
         read_parts([])
+
+
+def test_sweep_read_without_its_grid_copy(dataset):
+    """sweep.read falls back to the dataset in path order, without metadata;
+    no file at all is an empty table, not an error."""
+    from fastring.sweep import read
+    t = read(dataset.parent)
+    assert t.schema.metadata is None
+    assert t.to_pylist() == read_dataset(dataset).to_pylist()
+    empty = dataset.parent / "empty"
+    (empty / "runs").mkdir(parents=True)
+    t = read(empty)
+    assert t.num_rows == 0 and t.column_names == ["strategy", "cell"]
