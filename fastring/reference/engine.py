@@ -12,9 +12,9 @@ same bytes in the buffers), but spelled out with plain Python objects:
   and popping the smallest happening, which is what this module does;
 * :class:`fastring.reference.buffer.CpuBuffer` for the buffers (never the
   kernels of :mod:`fastring.buffer`);
-* :func:`fastring.rng.u01_py` for every uniform, the exponential and
-  lognormal formulas of :mod:`fastring.rng` written out with :mod:`math`, and
-  its normal quantile (AS241) as plain Python;
+* :func:`fastring.rng.u01_py` for every uniform, and the exponential and
+  lognormal draws of :mod:`fastring.rng` (their table-driven ``log`` and
+  ``exp``, the normal quantile AS241) run as plain Python;
 * the compiled strategy program (rows ``[op, arg, target, bound, slot]`` from
   :func:`fastring.strategies.compile_program`) interpreted through a table
   ``opcode -> method``.
@@ -55,7 +55,8 @@ from .. import strategies as S
 from ..buffer import F_DATA_MISSING
 from ..costs import COST_KEYS
 from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE, S_PAGE,
-                   S_THINK, S_WHERE, u01_py)
+                   S_THINK, S_WHERE, exponential_py as exponential,
+                   lognormal_py as lognormal, u01_py)
 from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE, F_PMINOR,
                      F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR, P_ARENA,
                      P_CAPMAX, P_EVENTS, P_FMODEL, P_LOOPS, P_NCPU, P_NTASK, P_TRACE,
@@ -64,7 +65,7 @@ from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE, F_P
 from ..sim import layout
 from ..sim.layout import EVENT_COLUMNS, HIST_NAMES
 from .buffer import CpuBuffer
-from .actors import (Task, Cpu, RefResult, exponential, lognormal, bin_of, UNSEEN, IN,
+from .actors import (Task, Cpu, RefResult, bin_of, UNSEEN, IN,
                      MISSING_MINOR, MISSING_MAJOR, INJECTED, RECORDED)
 from .steps import ProbeSteps
 
