@@ -77,6 +77,16 @@ else:
         return np.float64(h >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def next_u01(seed, stream, rows, row, event_col, draw_col):
+    """The next uniform of the event a row of ``rows`` (a task, a live
+    probe's slot) is working on: keyed by ``rows[row, event_col]`` and the
+    row's draw count ``rows[row, draw_col]``, which it increments."""
+    k = rows[row, draw_col]
+    rows[row, draw_col] = k + 1
+    return u01(seed, stream, rows[row, event_col], k)
+
+
 # -- float64 bits, the same in Python and compiled code ------------------------
 
 def f64_bits(x):

@@ -1,13 +1,17 @@
 """The random-number formulas the engine and its reference share."""
 import math
+import random
 import statistics
+from decimal import Context, Decimal
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from fastring import rng
 from fastring._intrinsics import memeq
+from numba import njit
 
 
 EDGES = [0.0, 2.0**-53, 1e-300, 0.025, 0.075, 0.075 + 2**-40, 0.5, 0.5 - 2**-53,
@@ -129,3 +133,94 @@ def test_exponential_has_its_distribution():
     n = len(x)
     ks = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
     assert ks < 1.95 / math.sqrt(n)                                  # p = 0.001
+
+
+# -- rng.log and rng.exp: the same bits compiled and in Python, and accurate ---
+
+_log_jit, _exp_jit = njit(rng.log), njit(rng.exp)
+_DEC = Context(prec=40)
+
+
+def _ulps(got, exact):
+    """|got - exact| in ulps of the float nearest ``exact`` (a Decimal)."""
+    return float(abs(_DEC.subtract(Decimal(got), exact)) / Decimal(math.ulp(float(exact))))
+
+
+def _log_arguments():
+    """What the draws take logs of: 1 - u (exponential), p and 1 - p in the
+    normal quantile's tails (down to 2**-54), the doubles next to 1, and the
+    edges of the table's sub-intervals."""
+    rnd = random.Random(5)
+    xs = [1.0 - u for u in _uniforms(20000)]
+    xs += [1 - k * 2.0**-53 for k in range(1, 300)] + [1 + k * 2.0**-52 for k in range(1, 300)]
+    xs += [2.0 ** -rnd.uniform(0, 54) for _ in range(5000)]
+    xs += [rng.bits_f64(rng._LOG_OFF + (i << rng._SUB) + d)
+           for i in range(-rng._N, 2 * rng._N) for d in (-1, 0, 1)]
+    return [x for x in xs if 0 < x]
+
+
+def test_log_is_within_1_2_ulp_of_the_exact_value_and_1_ulp_of_libm():
+    worst = 0.0
+    for x in _log_arguments():
+        got = rng.log(x)
+        assert abs(got - math.log(x)) <= math.ulp(math.log(x)), x
+        if x != 1.0:
+            worst = max(worst, _ulps(got, _DEC.ln(Decimal(x))))
+        else:
+            assert got == 0.0
+    assert worst < 1.2
+
+
+def test_exp_is_within_0_6_ulp_of_the_exact_value_and_1_ulp_of_libm():
+    rnd = random.Random(6)
+    # sigma * z of the lognormal: |z| < 8.3 (u has 53 bits), sigma <= 10
+    ys = [rnd.uniform(-84, 84) for _ in range(10000)] + [rnd.uniform(-1e-3, 1e-3)
+                                                          for _ in range(3000)]
+    ys += [k * math.log(2) / rng._N for k in range(-300, 300)] + [0.0, -0.0, 5e-324]
+    worst = 0.0
+    for y in ys:
+        got = rng.exp(y)
+        assert abs(got - math.exp(y)) <= math.ulp(math.exp(y)), y
+        worst = max(worst, _ulps(got, _DEC.exp(Decimal(y))))
+    assert worst < 0.6
+
+
+def test_log_and_exp_outside_the_table_domain_are_libm_s():
+    for x in (5e-324, 1e-310, math.inf):
+        assert rng.log(x) == math.log(x) == _log_jit(x)
+    if not numba.config.DISABLE_JIT:        # Python's math.log raises there
+        assert _log_jit(0.0) == -math.inf
+        assert math.isnan(_log_jit(math.nan)) and math.isnan(_log_jit(-1.0))
+    for y in (600.0, -600.0, 700.0, -745.0, math.inf, -math.inf):
+        assert rng.exp(y) == math.exp(y) == _exp_jit(y)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=2.0**-1022, max_value=1e300))
+def test_log_compiled_equals_python_bit_for_bit(x):
+    assert _log_jit(x) == rng.log(x)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=-520.0, max_value=520.0))
+def test_exp_compiled_equals_python_bit_for_bit(y):
+    assert _exp_jit(y) == rng.exp(y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**53 - 1), st.floats(1e-3, 1e9), st.floats(0.0, 10.0))
+def test_draws_compiled_equal_python_on_every_53_bit_uniform(k, scale, sigma):
+    """Any uniform u01 can return (k / 2**53), any mean, median and sigma
+    the config allows."""
+    u = k * 2.0**-53
+    assert rng.exponential(u, scale) == rng.exponential_py(u, scale)
+    assert rng.normal_quantile(u) == rng.normal_quantile_py(u)
+    assert rng.lognormal(u, scale, sigma) == rng.lognormal_py(u, scale, sigma)
+
+
+def test_next_u01_is_the_row_s_next_keyed_draw():
+    rows = np.zeros((3, 4), np.int64)
+    rows[1, 2] = 77                                   # the event
+    got = [rng.next_u01(5, rng.S_PAGE, rows, 1, 2, 3) for _ in range(3)]
+    assert got == [rng.u01_py(5, rng.S_PAGE, 77, k) for k in range(3)]
+    assert rows[1, 3] == 3 and rows.sum() == 77 + 3
