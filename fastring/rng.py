@@ -12,17 +12,19 @@ would replay seed ``s``'s stream shifted by one event). Under
 ``NUMBA_DISABLE_JIT=1`` the Python-int version is used (NumPy scalar
 arithmetic would warn on the intended 64-bit wrap-around).
 
-The exponential and lognormal draws use this module's own :func:`log` and
-:func:`exp` (since 0.4.0; the C library's before): a table of 2**7 entries
-and a short polynomial each, plain float64 arithmetic in one written order
-(no fused multiply-add, no fast-math), so the compiled engine and the
-Python reference compute the same bits, and the tables are built at import
-with :mod:`decimal` (correctly rounded), not with the host's ``libm``: the
-draws no longer depend on the C library at all. Both are inlined where the
-engine draws, with no call; ``benchmarks/rng_cost.py`` measures them
-against glibc's. Their error, over the domains the draws use, is under 1.1
-ulp for :func:`log` and 0.6 ulp for :func:`exp` against the exact value
-(``tests/test_rng.py`` checks it against :mod:`decimal`).
+The exponential and normal draws are Marsaglia and Tsang's ziggurats
+(since 0.4.0; before, the inverse transforms ``-log(1 - u)`` and AS241's
+normal quantile with the C library's ``log``/``exp``): most draws cost a
+table lookup and a multiplication. The rare paths, and the lognormal's
+``exp``, use this module's own :func:`log` and :func:`exp`: a table of
+2**7 entries and a short polynomial each, plain float64 arithmetic in one
+written order (no fused multiply-add, no fast-math), so that the compiled
+engine and the Python reference compute the same bits. Every table is
+built at import with :mod:`decimal` (correctly rounded), not with the
+host's ``libm``: the draws no longer depend on the C library at all.
+:func:`log` is within 1.2 ulp of the exact value, :func:`exp` within 0.6
+ulp (``tests/test_rng.py`` checks both against :mod:`decimal`).
+``benchmarks/rng_cost.py`` measures each against what it replaced.
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ _C2 = 0x94D049BB133111EB
 (S_THINK, S_KIND, S_LEN, S_ADDR, S_PAGE, S_FAULT_NS, S_PREEMPT, S_MIGRATE,
  S_WHERE, S_EVICT, S_WS, S_ARENA) = range(12)
 S_DROP = 12          # fastring live: the pages the fault helper drops
+S_ZIGGURAT = 13      # the exponential's rare extra uniforms
 
 
 def _mix_py(z):
@@ -225,81 +228,129 @@ def exp(y):
     return scale + scale * rest
 
 
-# -- the draws ------------------------------------------------------------------
+# -- the exponential and the normal: Marsaglia and Tsang's ziggurat (2000) ------
+#
+# A density f (exp(-x), or exp(-x*x/2) for |Z|) is covered by L layers of
+# equal area v: layer 0 the base (a rectangle of width q = v / f(r) whose part
+# beyond r stands for the tail), layers 1 (top) .. L-1 rectangles of right
+# edge x[i]. A draw's 53 bits give a layer (the low bits), for the normal a
+# sign (bit 7), and a point m * x[i] / 2**45 of its width (the top 45 bits):
+# inside the width of the layer below, that point is the answer (97.8% of
+# exponential, 98.8% of normal draws: a multiplication, no log or exp). Else
+# a wedge test or the tail needs more uniforms, which come from u01 keyed by
+# the first draw's bits (stream S_ZIGGURAT): still a pure function of the
+# draw's counters. Tables in 40-digit decimal, rounded once.
 # ``register_jitable``: plain Python when called from Python (the reference
 # engine), compiled into the engine's kernels when called there.
 
+_M45 = Decimal(2 ** 45)
+
+
+def _ziggurat(layers, r, v, f, f_inv):
+    """(W, K, F): layer i's width per unit of m, the m below which a point
+    is inside the layer below (for the base: before r), and f(x[i])."""
+    x = [_DEC.divide(v, f(r))] + [Decimal(0)] * (layers - 2) + [r]
+    for i in range(layers - 2, 0, -1):
+        x[i] = f_inv(_DEC.add(_DEC.divide(v, x[i + 1]), f(x[i + 1])))
+    ratio = [_DEC.divide(r, x[0]), Decimal(0)] + [_DEC.divide(x[i - 1], x[i])
+                                                   for i in range(2, layers)]
+    return (np.array([float(_DEC.divide(e, _M45)) for e in x], np.float64),
+            np.array([int(_DEC.multiply(q, _M45)) for q in ratio], np.int64),
+            np.array([1.0] + [float(f(e)) for e in x[1:]], np.float64))
+
+
+_EXP_R = Decimal("7.69711747013104972")
+_EXP_W, _EXP_K, _EXP_F = _ziggurat(256, _EXP_R, Decimal("0.0039496598225815571993"),
+                                   lambda x: _DEC.exp(-x), lambda y: -_DEC.ln(y))
+_NOR_R = Decimal("3.442619855899")
+_NOR_W, _NOR_K, _NOR_F = _ziggurat(
+    128, _NOR_R, Decimal("9.91256303526217e-3"),
+    lambda x: _DEC.exp(_DEC.multiply(Decimal("-0.5"), _DEC.multiply(x, x))),
+    lambda y: _DEC.sqrt(_DEC.multiply(-2, _DEC.ln(y))))
+_EXP_R_F, _NOR_R_F = float(_EXP_R), float(_NOR_R)
+_2_53 = 9007199254740992.0
+#: the largest exponential draw, in means: the tail's r - log(2**-53)
+EXPONENTIAL_MAX = _EXP_R_F - math.log(2.0 ** -53)
+#: the largest |normal| draw: the tail's r - log(2**-53) / r
+NORMAL_MAX = _NOR_R_F - math.log(2.0 ** -53) / _NOR_R_F
+
+
+@register_jitable
+def _exponential_slow(k, i, m):
+    """The exponential ziggurat's rare paths: the tail, a wedge, a retry."""
+    n = 0
+    while True:
+        if i == 0:                      # beyond r: r plus an exponential
+            return _EXP_R_F - log(1.0 - u01(k, S_ZIGGURAT, n, 0))
+        x = m * _EXP_W[i]
+        if _EXP_F[i] + u01(k, S_ZIGGURAT, n, 1) * (_EXP_F[i - 1] - _EXP_F[i]) < exp(-x):
+            return x
+        j = int(u01(k, S_ZIGGURAT, n, 2) * _2_53)
+        i = j & 255
+        m = j >> 8
+        if m < _EXP_K[i]:
+            return m * _EXP_W[i]
+        n += 1
+
+
 @register_jitable
 def exponential_py(u, mean):
-    """Exponential draw of mean ``mean`` from the uniform ``u``."""
-    return -log(1.0 - u) * mean
+    """Exponential draw of mean ``mean`` from the uniform ``u`` (the
+    ziggurat above; at most :data:`EXPONENTIAL_MAX` means)."""
+    k = int(u * _2_53)
+    i = k & 255
+    m = k >> 8
+    if m < _EXP_K[i]:
+        return m * _EXP_W[i] * mean
+    return _exponential_slow(k, i, m) * mean
 
 
 exponential = njit(cache=True)(exponential_py)
 
 
 @register_jitable
-def _poly7(r, c):
-    """``c[0] + c[1] r + ... + c[7] r**7`` in Estrin's order: three
-    multiplications deep instead of Horner's seven."""
-    r2 = r * r
-    return ((c[0] + c[1] * r) + r2 * (c[2] + c[3] * r)
-            + r2 * r2 * ((c[4] + c[5] * r) + r2 * (c[6] + c[7] * r)))
-
-
-# Wichura's AS241 (PPND16) coefficients, lowest power first
-_CENTRAL_NUM = (3.387132872796366608, 133.14166789178437745, 1971.5909503065514427,
-                13731.693765509461125, 45921.953931549871457, 67265.770927008700853,
-                33430.575583588128105, 2509.0809287301226727)
-_CENTRAL_DEN = (1.0, 42.313330701600911252, 687.1870074920579083,
-                5394.1960214247511077, 21213.794301586595867, 39307.89580009271061,
-                28729.085735721942674, 5226.495278852545925)
-_MID_NUM = (1.42343711074968357734, 4.6303378461565452959, 5.7694972214606914055,
-            3.64784832476320460504, 1.27045825245236838258, 0.24178072517745061177,
-            0.0227238449892691845833, 7.7454501427834140764e-4)
-_MID_DEN = (1.0, 2.05319162663775882187, 1.6763848301838038494, 0.68976733498510000455,
-            0.14810397642748007459, 0.0151986665636164571966, 5.475938084995344946e-4,
-            1.05075007164441684324e-9)
-_TAIL_NUM = (6.6579046435011037772, 5.4637849111641143699, 1.7848265399172913358,
-             0.29656057182850489123, 0.026532189526576123093, 0.0012426609473880784386,
-             2.71155556874348757815e-5, 2.01033439929228813265e-7)
-_TAIL_DEN = (1.0, 0.59983220655588793769, 0.13692988092273580531,
-             0.0148753612908506148525, 7.868691311456132591e-4, 1.8463183175100546818e-5,
-             1.4215117583164458887e-7, 2.04426310338993978564e-15)
+def _half_normal_slow(k, i, m):
+    """The normal ziggurat's rare paths for |Z|: the tail (Marsaglia's
+    1964 method), a wedge, a retry."""
+    n = 0
+    while True:
+        if i == 0:                      # beyond r
+            while True:
+                x = -log(1.0 - u01(k, S_ZIGGURAT, n, 0)) / _NOR_R_F
+                y = -log(1.0 - u01(k, S_ZIGGURAT, n, 1))
+                n += 1
+                if y + y >= x * x:
+                    return _NOR_R_F + x
+        x = m * _NOR_W[i]
+        if (_NOR_F[i] + u01(k, S_ZIGGURAT, n, 1) * (_NOR_F[i - 1] - _NOR_F[i])
+                < exp(-0.5 * x * x)):
+            return x
+        j = int(u01(k, S_ZIGGURAT, n, 2) * _2_53)
+        i = j & 127
+        m = j >> 8
+        if m < _NOR_K[i]:
+            return m * _NOR_W[i]
+        n += 1
 
 
 @register_jitable
-def normal_quantile_py(u):
-    """The standard normal quantile of ``u`` in [0, 1) (``u = 0`` is taken
-    as 2**-54): Wichura's AS241 (PPND16, relative error ~1e-16), the
-    algorithm of :meth:`statistics.NormalDist.inv_cdf`, its polynomials
-    evaluated in Estrin's order and its tails' log by :func:`log`.
-
-    One uniform per normal draw, and in 85% of draws (``|u - 0.5| <= 0.425``)
-    only a ratio of polynomials: in the engine, Box-Muller's ``log``,
-    ``sqrt`` and ``cos`` calls cost ~40 ns per payload length. Plain Python
-    arithmetic (no fused multiply-add), so that the compiled version below
-    and this one agree bit for bit (the reference engine calls this one)."""
-    p = u if u > 0.0 else 5.551115123125783e-17
-    q = p - 0.5
-    if abs(q) <= 0.425:
-        r = 0.180625 - q * q
-        return q * _poly7(r, _CENTRAL_NUM) / _poly7(r, _CENTRAL_DEN)
-    r = math.sqrt(-log(p if q < 0.0 else 1.0 - p))
-    if r <= 5.0:
-        x = _poly7(r - 1.6, _MID_NUM) / _poly7(r - 1.6, _MID_DEN)
-    else:
-        x = _poly7(r - 5.0, _TAIL_NUM) / _poly7(r - 5.0, _TAIL_DEN)
-    return -x if q < 0.0 else x
+def normal_py(u):
+    """Standard normal draw from the uniform ``u`` (the ziggurat above: its
+    bit 7 the sign; at most :data:`NORMAL_MAX` in magnitude)."""
+    k = int(u * _2_53)
+    i = k & 127
+    m = k >> 8
+    z = m * _NOR_W[i] if m < _NOR_K[i] else _half_normal_slow(k, i, m)
+    return -z if k & 128 else z
 
 
-normal_quantile = njit(cache=True)(normal_quantile_py)
+normal = njit(cache=True)(normal_py)
 
 
 @register_jitable
 def lognormal_py(u, median, sigma):
-    """``median * exp(sigma * Z)``, Z the normal quantile of the uniform ``u``."""
-    return median * exp(sigma * normal_quantile_py(u))
+    """``median * exp(sigma * Z)``, Z the normal draw of the uniform ``u``."""
+    return median * exp(sigma * normal_py(u))
 
 
 lognormal = njit(cache=True)(lognormal_py)

@@ -22,27 +22,29 @@ def _uniforms(n):
     return EDGES + [rng.u01_py(7, rng.S_LEN, i, 0) for i in range(n)]
 
 
-def test_normal_quantile_is_as241_of_the_standard_library():
+def _ks(sorted_x, cdf):
+    """Kolmogorov-Smirnov distance of a sorted sample to ``cdf`` (its values there)."""
+    n = len(sorted_x)
+    return max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
+
+
+def test_normal_has_its_distribution_tails_included():
+    """KS distance to the standard normal (p = 0.001), mean, sd, and the
+    share beyond the ziggurat's r (its tail path) and beyond 2 (wedges)."""
     nd = statistics.NormalDist()
-    worst = 0.0
+    z = np.sort([rng.normal(rng.u01_py(11, rng.S_LEN, i, 0)) for i in range(200000)])
+    assert _ks(z, np.array([nd.cdf(v) for v in z])) < 1.95 / math.sqrt(len(z))
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1.0) < 0.01
+    for cut in (2.0, float(rng._NOR_R)):
+        p = 2 * (1 - nd.cdf(cut))
+        assert abs(np.mean(np.abs(z) > cut) - p) < 5 * math.sqrt(p / len(z)), cut
+
+
+def test_normal_compiled_equals_python_bit_for_bit_and_is_bounded():
     for u in _uniforms(20000):
-        z = rng.normal_quantile_py(u)
-        ref = nd.inv_cdf(u if u > 0 else 2.0**-54)
-        worst = max(worst, abs(z - ref) / max(abs(ref), 1e-300))
-    assert worst < 2e-15
-
-
-def test_normal_quantile_compiled_equals_python_bit_for_bit():
-    for u in _uniforms(20000):
-        assert rng.normal_quantile(u) == rng.normal_quantile_py(u), u
-
-
-def test_normal_quantile_is_symmetric_and_finite_at_the_ends():
-    for u in (0.0, 2.0**-53, 0.3, 0.05):
-        z = rng.normal_quantile_py(u)
-        assert math.isfinite(z) and z < 0
-        if u > 0:
-            assert rng.normal_quantile_py(1.0 - u) == pytest.approx(-z, rel=1e-12)
+        z = rng.normal_py(u)
+        assert rng.normal(u) == z, u
+        assert abs(z) <= rng.NORMAL_MAX
 
 
 def test_lognormal_has_its_median_and_sigma():
@@ -124,15 +126,27 @@ def test_exponential_and_lognormal_draws_compiled_equal_python():
         assert rng.lognormal(u, 300.0, 1.2) == rng.lognormal_py(u, 300.0, 1.2)
 
 
-def test_exponential_has_its_distribution():
-    """Mean, and the Kolmogorov-Smirnov distance to 1 - exp(-x / mean)."""
-    x = np.sort([rng.exponential_py(rng.u01_py(9, rng.S_THINK, i, 1), 10.0)
-                 for i in range(40000)])
-    assert x.mean() == pytest.approx(10.0, rel=0.02)
-    cdf = 1 - np.exp(-x / 10.0)
-    n = len(x)
-    ks = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
-    assert ks < 1.95 / math.sqrt(n)                                  # p = 0.001
+def test_exponential_has_its_distribution_tail_included():
+    """Mean, the Kolmogorov-Smirnov distance to 1 - exp(-x / mean)
+    (p = 0.001), and the share beyond the ziggurat's r (its tail path)."""
+    x = np.sort([rng.exponential(rng.u01_py(9, rng.S_THINK, i, 1), 10.0)
+                 for i in range(200000)])
+    assert x.mean() == pytest.approx(10.0, rel=0.01)
+    assert _ks(x, 1 - np.exp(-x / 10.0)) < 1.95 / math.sqrt(len(x))
+    p = math.exp(-float(rng._EXP_R))
+    assert abs(np.mean(x > 10.0 * float(rng._EXP_R)) - p) < 5 * math.sqrt(p / len(x))
+    assert x[-1] <= 10.0 * rng.EXPONENTIAL_MAX
+
+
+def test_ziggurat_rare_paths_agree_compiled_and_python():
+    """The draws that leave the fast path (tail, wedge, retry), bit for bit."""
+    rare = [u for u in (rng.u01_py(3, 0, i, 0) for i in range(60000))
+            if (int(u * 2**53) >> 8) >= rng._EXP_K[int(u * 2**53) & 255]
+            or (int(u * 2**53) >> 8) >= rng._NOR_K[int(u * 2**53) & 127]]
+    assert len(rare) > 1000
+    for u in rare:
+        assert rng.exponential(u, 1.0) == rng.exponential_py(u, 1.0)
+        assert rng.normal(u) == rng.normal_py(u)
 
 
 # -- rng.log and rng.exp: the same bits compiled and in Python, and accurate ---
@@ -147,9 +161,9 @@ def _ulps(got, exact):
 
 
 def _log_arguments():
-    """What the draws take logs of: 1 - u (exponential), p and 1 - p in the
-    normal quantile's tails (down to 2**-54), the doubles next to 1, and the
-    edges of the table's sub-intervals."""
+    """What the draws take logs of: 1 - u (the ziggurats' tails), tiny
+    and huge values, the doubles next to 1, and the edges of the table's
+    sub-intervals."""
     rnd = random.Random(5)
     xs = [1.0 - u for u in _uniforms(20000)]
     xs += [1 - k * 2.0**-53 for k in range(1, 300)] + [1 + k * 2.0**-52 for k in range(1, 300)]
@@ -173,8 +187,8 @@ def test_log_is_within_1_2_ulp_of_the_exact_value_and_1_ulp_of_libm():
 
 def test_exp_is_within_0_6_ulp_of_the_exact_value_and_1_ulp_of_libm():
     rnd = random.Random(6)
-    # sigma * z of the lognormal: |z| < 8.3 (u has 53 bits), sigma <= 10
-    ys = [rnd.uniform(-84, 84) for _ in range(10000)] + [rnd.uniform(-1e-3, 1e-3)
+    # sigma * z of the lognormal: |z| < NORMAL_MAX, sigma <= 10; -x of the wedges
+    ys = [rnd.uniform(-142, 142) for _ in range(10000)] + [rnd.uniform(-1e-3, 1e-3)
                                                           for _ in range(3000)]
     ys += [k * math.log(2) / rng._N for k in range(-300, 300)] + [0.0, -0.0, 5e-324]
     worst = 0.0
@@ -214,7 +228,7 @@ def test_draws_compiled_equal_python_on_every_53_bit_uniform(k, scale, sigma):
     the config allows."""
     u = k * 2.0**-53
     assert rng.exponential(u, scale) == rng.exponential_py(u, scale)
-    assert rng.normal_quantile(u) == rng.normal_quantile_py(u)
+    assert rng.normal(u) == rng.normal_py(u)
     assert rng.lognormal(u, scale, sigma) == rng.lognormal_py(u, scale, sigma)
 
 
