@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ns per random draw: fastring.rng's formulas against the ones they replaced.
+"""ns per random draw: fastring.model.rng's formulas against the ones they replaced.
 
 In one process pinned to one core, compiled loops of 2e6 draws each, the two
 sides alternating, median of 7 rounds of process CPU time (robust on a
@@ -8,7 +8,7 @@ shared machine). "before" is the first named, "after" the second:
 * the uniform: two hash rounds against the three of fastring 0.2
   (independent draws: the loop measures throughput);
 * ``log`` and ``exp``: the C library's (glibc, called) against
-  :func:`fastring.rng.log` / :func:`fastring.rng.exp` (a table and a short
+  :func:`fastring.model.rng.log` / :func:`fastring.model.rng.exp` (a table and a short
   polynomial, inlined) -- "latency": each argument depends on the previous
   result; "throughput": independent arguments, as the engine's draws are
   (their uniforms come from counters, not from the previous draw);
@@ -32,7 +32,7 @@ import time
 import numpy as np
 from numba import njit
 
-from fastring import rng
+from fastring.model import rng
 
 try:
     from benchmarks._common import pin_to_one_core

@@ -19,7 +19,7 @@ UNSEEN, IN, MISSING_MINOR, MISSING_MAJOR, INJECTED = range(5)
 SLOT, SCRATCH, BOUNCE = "slot", "scratch", "bounce"
 
 
-# -- the log-linear histogram bins of fastring.histogram ----------------------
+# -- the log-linear histogram bins of fastring.model.histogram ----------------------
 
 SUB_BITS = 7
 
