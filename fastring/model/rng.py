@@ -276,20 +276,36 @@ NORMAL_MAX = _NOR_R_F - math.log(2.0 ** -53) / _NOR_R_F
 
 
 @register_jitable
-def _exponential_slow(k, i, m):
-    """The exponential ziggurat's rare paths: the tail, a wedge, a retry."""
+def _normal_tail(k, n):
+    """|Z| beyond r: Marsaglia's 1964 method, from round ``n`` on."""
+    while True:
+        x = -log(1.0 - u01(k, S_ZIGGURAT, n, 0)) / _NOR_R_F
+        y = -log(1.0 - u01(k, S_ZIGGURAT, n, 1))
+        n += 1
+        if y + y >= x * x:
+            return _NOR_R_F + x
+
+
+@register_jitable
+def _ziggurat_slow(k, i, m, normal):
+    """A ziggurat's rare paths (the exponential's, or the normal's for
+    |Z|): the tail, a wedge test, a retry with another uniform."""
+    W, K, F = (_NOR_W, _NOR_K, _NOR_F) if normal else (_EXP_W, _EXP_K, _EXP_F)
     n = 0
     while True:
-        if i == 0:                      # beyond r: r plus an exponential
+        if i == 0:                      # beyond r
+            if normal:
+                return _normal_tail(k, n)
             return _EXP_R_F - log(1.0 - u01(k, S_ZIGGURAT, n, 0))
-        x = m * _EXP_W[i]
-        if _EXP_F[i] + u01(k, S_ZIGGURAT, n, 1) * (_EXP_F[i - 1] - _EXP_F[i]) < exp(-x):
+        x = m * W[i]
+        fx = exp(-0.5 * x * x) if normal else exp(-x)
+        if F[i] + u01(k, S_ZIGGURAT, n, 1) * (F[i - 1] - F[i]) < fx:
             return x
         j = int(u01(k, S_ZIGGURAT, n, 2) * _2_53)
-        i = j & 255
+        i = j & (K.size - 1)
         m = j >> 8
-        if m < _EXP_K[i]:
-            return m * _EXP_W[i]
+        if m < K[i]:
+            return m * W[i]
         n += 1
 
 
@@ -302,35 +318,10 @@ def exponential_py(u, mean):
     m = k >> 8
     if m < _EXP_K[i]:
         return m * _EXP_W[i] * mean
-    return _exponential_slow(k, i, m) * mean
+    return _ziggurat_slow(k, i, m, False) * mean
 
 
 exponential = njit(cache=True)(exponential_py)
-
-
-@register_jitable
-def _half_normal_slow(k, i, m):
-    """The normal ziggurat's rare paths for |Z|: the tail (Marsaglia's
-    1964 method), a wedge, a retry."""
-    n = 0
-    while True:
-        if i == 0:                      # beyond r
-            while True:
-                x = -log(1.0 - u01(k, S_ZIGGURAT, n, 0)) / _NOR_R_F
-                y = -log(1.0 - u01(k, S_ZIGGURAT, n, 1))
-                n += 1
-                if y + y >= x * x:
-                    return _NOR_R_F + x
-        x = m * _NOR_W[i]
-        if (_NOR_F[i] + u01(k, S_ZIGGURAT, n, 1) * (_NOR_F[i - 1] - _NOR_F[i])
-                < exp(-0.5 * x * x)):
-            return x
-        j = int(u01(k, S_ZIGGURAT, n, 2) * _2_53)
-        i = j & 127
-        m = j >> 8
-        if m < _NOR_K[i]:
-            return m * _NOR_W[i]
-        n += 1
 
 
 @register_jitable
@@ -340,7 +331,7 @@ def normal_py(u):
     k = int(u * _2_53)
     i = k & 127
     m = k >> 8
-    z = m * _NOR_W[i] if m < _NOR_K[i] else _half_normal_slow(k, i, m)
+    z = m * _NOR_W[i] if m < _NOR_K[i] else _ziggurat_slow(k, i, m, True)
     return -z if k & 128 else z
 
 
