@@ -39,10 +39,13 @@ from ..model.rng import (S_FAULT_NS,
     S_THINK,
     S_WHERE,
     exponential,
+    fault_service_ps,
     next_u01,
     u01)
-from ..sim.faults import service_ps
-from ..world.prepare import (F_PMIGRATE,
+from ..world.prepare import (F_MAJOR,
+    F_MINOR,
+    F_PMIGRATE,
+    F_SIGMA,
     F_THINK,
     FAULT_MAJOR,
     P_CAPMAX,
@@ -173,7 +176,8 @@ def _fault(w, L, slot, state):
         L.lt[slot, L_INJ] = -1
         return w.inj_delay[i], w.inj_kind[i] == FAULT_MAJOR
     major = state == PG_MAJOR
-    return service_ps(w, major, _draw(w, L, slot, S_FAULT_NS)), major
+    return fault_service_ps(_draw(w, L, slot, S_FAULT_NS),
+                            w.f[F_MAJOR] if major else w.f[F_MINOR], w.f[F_SIGMA]), major
 
 
 @njit(cache=True, _nrt=False, inline="always")

@@ -347,6 +347,13 @@ def lognormal_py(u, median, sigma):
 lognormal = njit(cache=True)(lognormal_py)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def fault_service_ps(u, median, sigma):
+    """A page fault's service time in ps, from the uniform ``u``: the
+    lognormal rounded to an integer (the simulator and ``fastring live``)."""
+    return np.int64(lognormal(u, median, sigma) + 0.5)
+
+
 def arena(seed: int, n_bytes: int) -> np.ndarray:
     """The user memory the payloads are copied from: seeded bytes."""
     return np.random.default_rng([seed, S_ARENA]).integers(

@@ -25,17 +25,11 @@ from .scheduler import _draw
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def service_ps(w, major, u):
-    """Service time (ps) of one fault from the uniform ``u``: lognormal
-    around the configured median (``fastring live`` draws it the same way)."""
-    median = w.f[F_MAJOR] if major else w.f[F_MINOR]
-    return np.int64(lognormal(u, median, w.f[F_SIGMA]) + 0.5)
-
-
-@njit(cache=True, _nrt=False, inline="always")
 def _service(w, s, task, major):
-    """Service time (ps) of one fault: the task's next draw."""
-    return service_ps(w, major, _draw(w, s, task, S_FAULT_NS))
+    """Service time (ps) of one fault: lognormal around the configured median."""
+    median = w.f[F_MAJOR] if major else w.f[F_MINOR]
+    x = lognormal(_draw(w, s, task, S_FAULT_NS), median, w.f[F_SIGMA])
+    return np.int64(x + 0.5)
 
 
 @njit(cache=True, _nrt=False, inline="always")
