@@ -21,7 +21,7 @@ table lookup and a multiplication. The rare paths, and the lognormal's
 written order (no fused multiply-add, no fast-math), so that the compiled
 engine and the Python reference compute the same bits. Every table is
 built at import with :mod:`decimal` (correctly rounded), not with the
-host's ``libm``: the draws no longer depend on the C library at all.
+host's ``libm``: these draws no longer depend on the C library.
 :func:`log` is within 1.2 ulp of the exact value, :func:`exp` within 0.6
 ulp (``tests/test_rng.py`` checks both against :mod:`decimal`).
 ``benchmarks/rng_cost.py`` measures each against what it replaced.
@@ -47,7 +47,7 @@ _C2 = 0x94D049BB133111EB
 (S_THINK, S_KIND, S_LEN, S_ADDR, S_PAGE, S_FAULT_NS, S_PREEMPT, S_MIGRATE,
  S_WHERE, S_EVICT, S_WS, S_ARENA) = range(12)
 S_DROP = 12          # fastring live: the pages the fault helper drops
-S_ZIGGURAT = 13      # the exponential's rare extra uniforms
+S_ZIGGURAT = 13      # the ziggurats' rare extra uniforms, keyed by the first draw
 
 
 def _mix_py(z):
