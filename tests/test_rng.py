@@ -40,6 +40,20 @@ def test_normal_has_its_distribution_tails_included():
         assert abs(np.mean(np.abs(z) > cut) - p) < 5 * math.sqrt(p / len(z)), cut
 
 
+def test_normal_tail_path_has_the_normal_tail():
+    """Draws that land in the base layer beyond r (the tail path): their
+    |Z| follow the normal's tail beyond r (KS, p = 0.001)."""
+    nd, r = statistics.NormalDist(), float(rng._NOR_R)
+    rnd = random.Random(8)
+    k0 = int(rng._NOR_K[0])
+    z = np.sort([abs(rng.normal((rnd.randrange(k0, 2**45) << 8) * 2.0**-53))
+                 for _ in range(20000)])
+    assert z[0] > r and z[-1] <= rng.NORMAL_MAX
+    tail = 1 - nd.cdf(r)
+    cdf = np.array([(nd.cdf(v) - nd.cdf(r)) / tail for v in z])
+    assert _ks(z, cdf) < 1.95 / math.sqrt(len(z))
+
+
 def test_normal_compiled_equals_python_bit_for_bit_and_is_bounded():
     for u in _uniforms(20000):
         z = rng.normal_py(u)
