@@ -152,6 +152,16 @@ def test_exponential_has_its_distribution_tail_included():
     assert x[-1] <= 10.0 * rng.EXPONENTIAL_MAX
 
 
+def test_exponential_tail_path_is_r_plus_an_exponential():
+    """Draws that land in the base layer beyond r: r + Exp(1) (KS, p = 0.001)."""
+    rnd = random.Random(9)
+    k0, r = int(rng._EXP_K[0]), float(rng._EXP_R)
+    x = np.sort([rng.exponential((rnd.randrange(k0, 2**45) << 8) * 2.0**-53, 1.0)
+                 for _ in range(20000)])
+    assert x[0] > r and x[-1] <= rng.EXPONENTIAL_MAX
+    assert _ks(x, 1 - np.exp(-(x - r))) < 1.95 / math.sqrt(len(x))
+
+
 def test_ziggurat_rare_paths_agree_compiled_and_python():
     """The draws that leave the fast path (tail, wedge, retry), bit for bit."""
     rare = [u for u in (rng.u01_py(3, 0, i, 0) for i in range(60000))
