@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import fastring
-from fastring import api, config as C, estimate
+from fastring import api, config as C
+from fastring.sim import estimate
 
 NO_JIT = bool(numba.config.DISABLE_JIT)
 # runs columns that are not the model's: the config key itself and the clock

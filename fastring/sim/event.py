@@ -5,9 +5,17 @@ import numpy as np
 
 from numba import njit
 
-from ..rng import S_ADDR, S_KIND, S_LEN, S_THINK, exponential, lognormal, u01
-from ..world import (KIND_GUIDE, F_THINK, P_ARENA, P_CAPMAX, P_EVENTS, P_NKINDS, P_SEED,
-                     P_LOOPS, P_TRACE, PAYLOAD_NONE)
+from ..model.rng import S_ADDR, S_KIND, S_LEN, S_THINK, exponential, lognormal, u01
+from ..world.prepare import (KIND_GUIDE,
+    F_THINK,
+    P_ARENA,
+    P_CAPMAX,
+    P_EVENTS,
+    P_NKINDS,
+    P_SEED,
+    P_LOOPS,
+    P_TRACE,
+    PAYLOAD_NONE)
 from .layout import (T_EVENT, T_KIND, T_LEN, T_ADDR, T_PC, T_INJ_KIND, T_INJ_DELAY,
                      T_PIN, T_START, T_COMMIT_CPU, T_SEQ, G_ISSUED, G_INJ, PG_UNSEEN)
 

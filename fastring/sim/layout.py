@@ -3,7 +3,7 @@ indices, task/CPU/global fields, counters, histograms, event columns, status
 codes. Written once here; everything else imports them by name."""
 from __future__ import annotations
 
-from ..costs import COST_KEYS
+from ..world.costs import COST_KEYS
 
 
 # cost vector indices, looked up by key: reordering COST_KEYS cannot change

@@ -5,10 +5,18 @@ import numpy as np
 
 from numba import njit
 
-from .. import buffer as B
-from ..rng import S_EVICT, exponential, u01
-from ..world import (F_RESIDENCY, P_CAPMAX, P_NCPU, P_NKINDS, P_NTASK, P_PERIOD,
-                     P_READ_PSB, P_SEED, P_VERIFY, P_FMODEL)
+from ..model import buffer as B
+from ..model.rng import S_EVICT, exponential, u01
+from ..world.prepare import (F_RESIDENCY,
+    P_CAPMAX,
+    P_NCPU,
+    P_NKINDS,
+    P_NTASK,
+    P_PERIOD,
+    P_READ_PSB,
+    P_SEED,
+    P_VERIFY,
+    P_FMODEL)
 from .layout import (C_SWITCH, THINK, RUN, DONE, T_STATE, T_CPU, T_EVENT, T_MOFF, C_CUR,
                      G_COMPLETED, G_HEAP, G_TASKS_DONE, G_NOW, G_STEPS)
 from .queue import heap_push, heap_pop, _pending_before

@@ -6,8 +6,8 @@ import numpy as np
 
 from numba import njit
 
-from ..rng import S_MIGRATE, S_WHERE, u01
-from ..world import F_PMIGRATE, P_NCPU, P_SEED
+from ..model.rng import S_MIGRATE, S_WHERE, u01
+from ..world.prepare import F_PMIGRATE, P_NCPU, P_SEED
 from .layout import (C_SWITCH, READY, RUN, T_STATE, T_CPU, T_EVENT, T_LAST_P, T_DRAW,
                      C_CUR, C_NSW, C_RQ_HEAD, C_RQ_LEN, C_RQ_TAIL)
 from .queue import heap_push

@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import namedtuple
 import numpy as np
 
-from .. import buffer as B
-from ..histogram import N_BINS
-from ..world import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
+from ..model import buffer as B
+from ..model.histogram import N_BINS
+from ..world.prepare import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
 from .layout import N_T, N_C, N_G, N_K, N_H, N_E
 
 

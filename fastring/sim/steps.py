@@ -5,11 +5,11 @@ import numpy as np
 
 from numba import njit
 
-from .. import buffer as B
-from .. import strategies as S
-from ..histogram import bin_of
-from ..rng import S_PREEMPT
-from ..world import P_CAPMAX, P_TIMESLICE, PAGE, PAYLOAD_STRING
+from ..model import buffer as B
+from ..model import strategies as S
+from ..model.histogram import bin_of
+from ..model.rng import S_PREEMPT
+from ..world.prepare import P_CAPMAX, P_TIMESLICE, PAGE, PAYLOAD_STRING
 from .layout import (C_CLOCK, C_LADD, C_AADD, C_AADD_CONT, C_LCMPXCHG, C_ACMPXCHG,
                      C_POFF, C_PON, C_MOFF, C_MON, C_MCALL, C_MBYTE, C_CFU, C_STRNLEN,
                      C_KMALLOC, C_CSREAD, C_SWITCH, C_UCALL, C_UBYTE, THINK, SLEEP,
