@@ -129,6 +129,12 @@ data  uint8[(n_bufs*n_subbuf + n_bufs)*subbuf_size] backing bytes: the
 """
 
 
+def moves_bytes(cfg: dict) -> bool:
+    """Does a run of ``cfg`` move payload bytes (``buffer.payload = "bytes"``)?
+    In "sizes" mode it needs no user-memory arena, scratch or bounce buffer."""
+    return cfg["buffer"]["payload"] == PAYLOAD_MODES[PAYLOAD_BYTES]
+
+
 def _log2_exact(name: str, value: int) -> int:
     if value <= 0 or value & (value - 1):
         raise ValueError(f"buffer.{name} must be a power of two, got {value}")

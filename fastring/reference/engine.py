@@ -52,7 +52,7 @@ import heapq
 from collections import Counter
 
 from ..model import strategies as S
-from ..model.buffer import F_DATA_MISSING
+from ..model.buffer import F_DATA_MISSING, moves_bytes
 from ..world.costs import COST_KEYS
 from ..model.rng import (S_ADDR,
     S_EVICT,
@@ -165,7 +165,7 @@ class Reference(ProbeSteps):
         self.delivered = [[] for _ in range(self.n_cpus)]
         # payload bytes: with buffer.payload = "sizes" there are none (the
         # arena is empty, a copy moves b"") and the staging buffers are empty
-        self.carries_bytes = b["payload"] == "bytes"
+        self.carries_bytes = moves_bytes(cfg)
         stage = self.capture_max if self.carries_bytes else 0
         self.scratch = [bytearray(stage) for _ in range(self.n_cpus)]
         self.bounce = [bytearray(stage) for _ in range(self.n_tasks)]

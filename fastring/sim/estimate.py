@@ -188,19 +188,13 @@ def read_time_problem(cfg: dict) -> str | None:
 
 # ------------------------------------------------------------ work, memory
 
-def _bytes(cfg: dict) -> bool:
-    """Does the run hold payload bytes? ``buffer.payload = "sizes"`` needs no
-    arena and no scratch or bounce buffers."""
-    return cfg["buffer"]["payload"] == "bytes"
-
-
 def state_bytes(cfg: dict, n_bounded: int, rows_cap: int) -> dict[str, int]:
     """Bytes of the arrays ``engine.new_state`` and ``buffer.new_ring``
     allocate for one strategy (tests compare with the real arrays)."""
     mach, wl, buf = cfg["machine"], cfg["workload"], cfg["buffer"]
     n_cpus = mach["n_cpus"]
     n_tasks = n_cpus * mach["tasks_per_cpu"]
-    cap = max(wl["capture_max"] if _bytes(cfg) else 0, 1)
+    cap = max(wl["capture_max"] if B.moves_bytes(cfg) else 0, 1)
     n_sub = n_cpus * buf["n_subbuf"]
     n_heap = n_tasks + n_cpus + 1
     return {
@@ -246,7 +240,7 @@ def estimate(cfg: dict, costs: dict[str, float], n_bounded: int = 1,
     seconds = 1e-9 * (n_strat * (events * NS_PER_EVENT + wakes * NS_PER_WAKE)
                       + n_tasks * NS_PER_TASK)
     memory = {"workload.user_pages (the user-memory arena)":
-              cfg["workload"]["user_pages"] * PAGE if _bytes(cfg) else 0,
+              cfg["workload"]["user_pages"] * PAGE if B.moves_bytes(cfg) else 0,
               "machine.tasks_per_cpu x machine.n_cpus (working sets)": n_tasks * 8}
     memory.update(state_bytes(cfg, n_bounded,
                               cfg["run"]["chunk_events"] if events_table else 0))

@@ -136,7 +136,7 @@ def prepare(cfg: dict) -> World:
         np.array([FAULT_MINOR if i["kind"] == "minor" else FAULT_MAJOR for i in inj],
                  dtype=np.int64),
         np.array([i["delay_ns"] * 1000 for i in inj], dtype=np.int64),
-        make_arena(seed, arena_bytes if cfg["buffer"]["payload"] == "bytes" else 0),
+        make_arena(seed, arena_bytes if B.moves_bytes(cfg) else 0),
         *tr)
 
 
