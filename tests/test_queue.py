@@ -13,7 +13,7 @@ BIG = 2**62
 
 
 def _queue(n):
-    return Q(np.zeros(E.N_G, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
+    return Q(np.zeros(E.N_GLOBAL, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
 
 
 @settings(max_examples=200, deadline=None)
@@ -34,7 +34,7 @@ def test_heap_pops_in_pair_order_with_interleaved_pushes(ops, base, data):
             E.heap_push(q, t, code)
             model.append((t, code))
             code += 1
-        assert q.g[E.G_HEAP] == len(model)
+        assert q.g[E.GLOBAL_HEAP_LEN] == len(model)
         if model:
             t0, c0 = min(model)
             assert not E._pending_before(q, t0, c0 - 1)

@@ -1,4 +1,9 @@
-"""The engine's state: plain int64 arrays in one namedtuple (no jitclass)."""
+"""The engine's state: plain NumPy arrays in one namedtuple (no jitclass).
+
+Tasks and CPUs are record arrays (``layout.TASK_DTYPE``, ``CPU_DTYPE``):
+one task's fields are contiguous and each has the narrowest type that holds
+it, so a probe's state is a few cache lines; ``np.recarray`` gives the same
+attribute access (``s.task[i].pc``) compiled or not."""
 from __future__ import annotations
 
 from collections import namedtuple
@@ -6,11 +11,16 @@ import numpy as np
 
 from ..histogram import N_BINS
 from ..world import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
-from .layout import N_T, N_C, N_G, N_K, N_H, N_E
+from .layout import CPU_DTYPE, TASK_DTYPE, N_GLOBAL, N_COUNTERS, N_HISTS, N_E
 
 
-State = namedtuple("State", "g k h t c rq pages reclaim jumps resident scratch "
+State = namedtuple("State", "g k h task cpu rq pages reclaim jumps resident scratch "
                             "bounce heap_t heap_v rows delivery")
+
+
+def records(n: int, dtype: np.dtype) -> np.recarray:
+    """``n`` zeroed records of ``dtype`` (attribute access to their fields)."""
+    return np.zeros(n, dtype).view(np.recarray)
 
 
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
@@ -19,15 +29,15 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
     cap = int(p[P_CAPMAX])
     n_heap = n_tasks + n_cpus + 1
     return State(
-        np.zeros(N_G, np.int64), np.zeros(N_K, np.int64),
-        np.zeros((N_H, N_BINS), np.int64), np.zeros((n_tasks, N_T), np.int64),
-        np.zeros((n_cpus, N_C), np.int64), np.full(n_tasks, -1, np.int64),
+        np.zeros(N_GLOBAL, np.int64), np.zeros(N_COUNTERS, np.int64),
+        np.zeros((N_HISTS, N_BINS), np.int64), records(n_tasks, TASK_DTYPE),
+        records(n_cpus, CPU_DTYPE), np.full(n_tasks, -1, np.int32),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int8),
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int64),
-        np.zeros((n_tasks, max(n_bounded, 1)), np.int64),
+        np.zeros((n_tasks, max(n_bounded, 1)), np.int32),
         np.zeros(int(p[P_NPAGES]), np.int64),
         np.zeros(n_cpus * max(cap, 1), np.uint8),
         np.zeros(n_tasks * max(cap, 1), np.uint8),
-        np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int64),
+        np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int32),
         np.zeros((rows_cap, N_E), np.int64),
         np.zeros(N_BINS, np.int64))
