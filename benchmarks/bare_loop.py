@@ -1,7 +1,7 @@
 """The floor any engine pays: a bare reserve / write_header / copy / commit loop.
 
 :func:`bare_loop` runs ``n`` records through one CPU buffer of
-:mod:`fastring.buffer` with nothing else around them: no tasks, no clock, no
+:mod:`fastring.model.buffer` with nothing else around them: no tasks, no clock, no
 faults, no histograms. Per record it calls the same kernels the engine calls
 on its hot path:
 
@@ -15,7 +15,7 @@ on its hot path:
 The buffer never fills: with ``reader=False`` (the default) it is in
 overwrite mode and every sub-buffer switch pushes the reader past the oldest,
 fully committed, sub-buffer, so only the writer side is measured; with
-``reader=True`` it is in discard mode and :func:`fastring.buffer.consume`
+``reader=True`` it is in discard mode and :func:`fastring.model.buffer.consume`
 (no verification) takes every complete sub-buffer whenever the next reserve
 could need a free one, so the reader's header parsing is paid as well.
 
@@ -23,8 +23,8 @@ The loop is compiled like the engine's kernels: ``_nrt=False`` (no
 reference counting of the ring's arrays; with it, every out-of-line kernel
 call costs an atomic incref/decref per array) and ``cache=True``. numba's
 cache only notices changes to this file, while the kernels of
-:mod:`fastring.buffer` are inlined into the loop, so the cached loop is
-dropped whenever ``fastring/buffer.py``, ``_intrinsics.py`` or
+:mod:`fastring.model.buffer` are inlined into the loop, so the cached loop is
+dropped whenever ``fastring/model/buffer.py``, ``_intrinsics.py`` or
 ``histogram.py`` change, or the module is imported under another name than
 the one it was compiled under (a hash kept beside the cache). Scripts import
 it as ``benchmarks.bare_loop``, as asv does.
@@ -73,9 +73,10 @@ import numpy as np
 from numba import njit
 
 import fastring
-from fastring import buffer as B
-from fastring import config, world
-from fastring.histogram import N_BINS
+from fastring.model import buffer as B
+from fastring import config
+from fastring.world import prepare as world
+from fastring.model.histogram import N_BINS
 
 PAYLOAD = 64
 SUBBUF_SIZE = 65536

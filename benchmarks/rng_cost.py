@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ns per random draw: fastring.rng's against the formulas it was chosen over.
+"""ns per random draw: fastring.model.rng's against the formulas it was chosen over.
 
 In one process pinned to one core, compiled loops of 2e6 draws each,
 alternating, median of 5 rounds of process CPU time (robust on a shared
@@ -21,7 +21,7 @@ import time
 import numpy as np
 from numba import njit
 
-from fastring import rng
+from fastring.model import rng
 
 try:
     from benchmarks._common import pin_to_one_core

@@ -60,8 +60,8 @@ except ImportError:             # a benchmark-only dependency
     simpy = None
 
 from fastring import config as C
-from fastring import costs as K
-from fastring import world as W
+from fastring.world import costs as K
+from fastring.world import prepare as W
 from fastring.reference.buffer import HEADER_FMT, CpuBuffer
 
 MODELED = ("copy_then_commit", "copy_then_commit_atomic")

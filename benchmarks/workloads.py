@@ -6,7 +6,7 @@
 * parse: a capture of ``--lines`` lines made by repeating the shipped
   ``python`` capture (10 132 lines, 9659 syscalls, 41 pids; timestamps
   shifted so that time runs on), written gzipped and plain to a temporary
-  directory; ``fastring.strace.parse`` of each, best and median of
+  directory; ``fastring.world.strace.parse`` of each, best and median of
   ``--repeat``.
 * replay: ``copy_then_commit`` replaying the shipped ``python`` capture
   ``--loops`` times (summary mode, the default lttng-modules preset), then
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fastring import config as C                      # noqa: E402
 from fastring.api import Simulation                   # noqa: E402
 from fastring.data import capture_path                # noqa: E402
-from fastring.fit import fit                           # noqa: E402
-from fastring.strace import parse                      # noqa: E402
+from fastring.world.fit import fit  # noqa: E402
+from fastring.world.strace import parse  # noqa: E402
 
 
 def big_capture(path: str, lines: int, gz: bool) -> int:

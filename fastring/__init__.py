@@ -8,8 +8,8 @@ _kernel_cache.setup()   # before any kernel module is imported (see kernel_cache
 
 from .api import run  # noqa: E402
 from .config import ConfigError, load  # noqa: E402
-from .results import Results  # noqa: E402
-from .strategies import ProgramError  # noqa: E402
+from .io.results import Results  # noqa: E402
+from .model.strategies import ProgramError  # noqa: E402
 from . import live  # noqa: E402  (callable: fastring.live(config), docs/live.md)
 
 __all__ = ["run", "live", "load", "Results", "ConfigError", "ProgramError",

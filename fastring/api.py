@@ -15,15 +15,15 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
-from . import buffer as B
+from .model import buffer as B
 from . import config as C
 from . import engine as E
-from . import estimate as X
-from . import parallel as P
-from . import strategies as S
-from . import world as W
-from .histogram import bin_bounds, max_value, quantile, quantiles  # noqa: F401 (quantile: fastring.live)
-from .results import Results, schema_metadata
+from .sim import estimate as X
+from .sim import parallel as P
+from .model import strategies as S
+from .world import prepare as W
+from .model.histogram import bin_bounds, max_value, quantile, quantiles  # noqa: F401 (quantile: fastring.live)
+from .io.results import Results, schema_metadata
 
 Progress = Callable[[str, int, int], None]   # (strategy, events done, events)
 
@@ -221,7 +221,7 @@ def simulate_strategy(cfg: dict, name: str, world: W.World | None = None, prog=N
                       on_batch=None) -> tuple[dict, list[dict], list]:
     """One strategy of ``cfg`` run to its end: its summary, its buffer rows
     and (``events_table``) its per-event batches. The unit of work of
-    :func:`run`, in this process or in a worker (:mod:`fastring.parallel`)."""
+    :func:`run`, in this process or in a worker (:mod:`fastring.sim.parallel`)."""
     kinds = W.kinds(cfg)
     want_rows = events_table or on_batch is not None
     sim = Simulation(cfg, name, world, events_table=want_rows, prog=prog)
@@ -252,7 +252,7 @@ def run(config=None, *, events_table: bool = False, overrides=(),
     ``on_batch`` they run one after another here, so that batches stream in
     order. Raises :class:`fastring.config.ConfigError` (or
     :class:`fastring.strategies.ProgramError`) before any kernel runs, and
-    :class:`fastring.estimate.EstimateError` (a ConfigError) for a run
+    :class:`fastring.sim.estimate.EstimateError` (a ConfigError) for a run
     estimated to take over an hour or over half the RAM, unless ``force``.
     """
     cfg = C.load(config, overrides)
@@ -304,7 +304,7 @@ def _results(cfg: dict, names: list[str], results: list, events_table: bool) -> 
 
 def check(cfg: dict, programs: dict, events_table: bool = False,
           force: bool = False) -> X.Estimate:
-    """:func:`fastring.estimate.check` for a loaded config and its programs."""
+    """:func:`fastring.sim.estimate.check` for a loaded config and its programs."""
     n_bounded = max(int((p[:, S.SLOT] >= 0).sum()) for p in programs.values())
     return X.check(cfg, C.resolved_costs(cfg), n_bounded, events_table, force)
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from fastring import buffer as B
-from fastring.histogram import N_BINS
+from fastring.model import buffer as B
+from fastring.model.histogram import N_BINS
 from fastring.reference.buffer import CpuBuffer
 
 HDR = B.HEADER_MIN

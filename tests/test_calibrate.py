@@ -9,7 +9,8 @@ import tomllib
 import numba
 import pytest
 
-from fastring import calibrate, costs
+from fastring import calibrate
+from fastring.world import costs
 
 # calibration measures compiled code: nothing to measure with the JIT off
 pytestmark = pytest.mark.skipif(numba.config.DISABLE_JIT,

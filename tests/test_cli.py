@@ -1,4 +1,4 @@
-"""Tests for the ``fastring`` command line (fastring.cli)."""
+"""Tests for the ``fastring`` command line (fastring.cli.commands)."""
 import io
 import os
 import subprocess
@@ -8,8 +8,8 @@ import types
 import pyarrow.parquet as pq
 import pytest
 
-from fastring import cli
-from fastring.progress import ProgressBar, fmt_duration
+from fastring.cli import commands as cli
+from fastring.io.progress import ProgressBar, fmt_duration
 
 SMALL = ["--events", "2000", "--strategy", "nofault",
          "--strategy", "copy_then_commit"]

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import fastring
-from fastring import cli
-from fastring.compare import Cell, CompareError, beyond_spread, comparison, load_side
+from fastring.cli import commands as cli
+from fastring.report.compare import Cell, CompareError, beyond_spread, comparison, load_side
 
 BASE = ["run.events=3000", 'run.strategies=["nofault", "copy_then_commit"]',
         "buffer.subbuf_size=4096"]

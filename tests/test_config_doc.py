@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from fastring import cli
+from fastring.cli import commands as cli
 from fastring import config as C
-from fastring.config_doc import config_markdown, schema_keys
-from fastring.config_help import MEANINGS
-from fastring.strategies import BUILTIN
+from fastring.config.doc import config_markdown, schema_keys
+from fastring.config.help import MEANINGS
+from fastring.model.strategies import BUILTIN
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_schema_key_has_a_meaning():
     missing = [k for k, _ in schema_keys() if k not in MEANINGS]
-    assert missing == [], f"add a line to fastring/config_help.py for: {missing}"
+    assert missing == [], f"add a line to fastring/config/help.py for: {missing}"
 
 
 def test_docs_config_md_is_current():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from fastring import config as C
-from fastring import costs
+from fastring.world import costs
 from fastring.reference.engine import EVENT_COLUMNS, simulate
 from tests.test_engine_reference import run_engine
 

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fastring import api
-from fastring import buffer as B
+from fastring.model import buffer as B
 from fastring import config as C
 from fastring import engine as E
-from fastring import strategies as S
+from fastring.model import strategies as S
 from fastring.reference.engine import EVENT_COLUMNS, bin_of, simulate
 
 NO_JIT = bool(numba.config.DISABLE_JIT)

@@ -1,12 +1,16 @@
-"""Tests for fastring.estimate: runs refused up front for their simulated
+"""Tests for fastring.sim.estimate: runs refused up front for their simulated
 span (the int64 clock), their work or their memory (issue 17, items 1 and 3),
 and the clamped percentiles (item 5)."""
 import numpy as np
 import pytest
 
 import fastring
-from fastring import api, cli, config, estimate, histogram, strategies, world
-from fastring.estimate import EstimateError
+from fastring import api, config
+from fastring.cli import commands as cli
+from fastring.sim import estimate
+from fastring.model import histogram, strategies
+from fastring.world import prepare as world
+from fastring.sim.estimate import EstimateError
 
 SMALL = ["run.events=300", 'run.strategies=["nofault"]']
 POLLING = ["run.events=0", "machine.n_cpus=1", "machine.tasks_per_cpu=1",

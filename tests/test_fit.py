@@ -10,17 +10,17 @@ import pytest
 
 from fastring import api
 from fastring import config as C
-from fastring import fit as F
-from fastring.capture import kind_payloads, raw_lengths
+from fastring.world import fit as F
+from fastring.world.capture import kind_payloads, raw_lengths
 from fastring.data import CAPTURES, capture_path
-from fastring.strace import parse
+from fastring.world.strace import parse
 
 CHILD_ENV = {**os.environ, "PYTHONPATH": os.getcwd()}
 
 
 def test_default_mix_is_the_fit_of_the_shipped_capture():
-    path = os.path.join(os.path.dirname(C.__file__), "data", "default_mix.toml")
-    with open(path) as fh:
+    from fastring.data import DEFAULT_MIX
+    with open(DEFAULT_MIX) as fh:
         assert fh.read() == F.default_mix_toml()
     cap = parse(capture_path("python"))
     assert C.DEFAULTS["workload"]["syscalls"] == F.fit_mix(cap)

@@ -31,7 +31,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import fastring
-from fastring import _intrinsics, api, config, estimate, strategies as S
+from fastring import _intrinsics, api, config
+from fastring.sim import estimate
+from fastring.model import strategies as S
 from fastring.config import SCHEMA, ConfigError, Key
 
 EXAMPLES = int(os.environ.get("FASTRING_FUZZ_EXAMPLES",

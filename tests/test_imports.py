@@ -88,7 +88,7 @@ def test_cycle_detector_finds_one():
 
 def test_every_module_imports_first_in_a_fresh_interpreter():
     """Each former cycle's members imported before anything else."""
-    for first in ("fastring.results", "fastring.layers", "fastring.live.run",
+    for first in ("fastring.results", "fastring.config.layers", "fastring.live.run",
                   "fastring.reference.engine", "fastring.sweep"):
         r = subprocess.run([sys.executable, "-c", f"import {first}"], cwd=ROOT,
                            capture_output=True, text=True,

@@ -1,7 +1,8 @@
 """The shared layouts (fastring.sim.layout): written once, indexed by name."""
 import importlib
 
-from fastring import api, costs
+from fastring import api
+from fastring.world import costs
 from fastring.reference import engine as ref
 from fastring.sim import layout
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fastring import cli
-from fastring.results import TEMP_NAME, remove_stale_temps
+from fastring.cli import commands as cli
+from fastring.io.results import TEMP_NAME, remove_stale_temps
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["--events", "2000", "--strategy", "nofault"]

@@ -18,7 +18,7 @@ import pytest
 import fastring
 import fastring.live as FL
 from fastring.config import ConfigError
-from fastring.strategies import ProgramError, compile_program
+from fastring.model.strategies import ProgramError, compile_program
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNSAFE_TOML = os.path.join(ROOT, "examples", "live_unsafe.toml")

@@ -10,7 +10,9 @@ import math
 
 import pytest
 
-from fastring import _toml, cli, costs
+from fastring import _toml
+from fastring.cli import commands as cli
+from fastring.world import costs
 from fastring.config import SCHEMA, Key
 
 

@@ -11,10 +11,10 @@ import pytest
 
 import fastring
 from fastring import config as C
-from fastring.costs import DEFAULT as DEFAULT_COSTS
+from fastring.world.costs import DEFAULT as DEFAULT_COSTS
 from fastring.api import Simulation
-from fastring.rng import S_PAGE, u01_py
-from fastring.strategies import BUILTIN
+from fastring.model.rng import S_PAGE, u01_py
+from fastring.model.strategies import BUILTIN
 
 ALL = list(BUILTIN)
 NO_FAULTS = {"faults": {"p_minor": 0.0, "p_major": 0.0}}
@@ -348,7 +348,7 @@ def test_bytes_add_up():
     for name in ALL:
         sim = Simulation(c, name)
         r = sim.run()
-        from fastring import buffer as B
+        from fastring.model import buffer as B
         st = sim.ring.st
         for b in range(st.shape[0]):
             wr = st[b, B.WR]

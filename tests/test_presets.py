@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fastring import config as C
-from fastring import presets as P
-from fastring.capture import DEFAULT_MAX
+from fastring.world import presets as P
+from fastring.world.capture import DEFAULT_MAX
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "model.md"
 

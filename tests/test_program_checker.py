@@ -8,8 +8,8 @@ firing (or fires with a message that no longer names the step) fails here.
 """
 import pytest
 
-from fastring import strategies as S
-from fastring.strategies import ProgramError, compile_program
+from fastring.model import strategies as S
+from fastring.model.strategies import ProgramError, compile_program
 
 N = ["preempt_off", "reserve", "copy_user_to_slot nofault", "commit_local",
      "preempt_on"]                                  # a valid program to vary

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fastring import api
 from fastring import config as C
-from fastring.capture import DEFAULT_MAX, POLICIES
+from fastring.world.capture import DEFAULT_MAX, POLICIES
 from fastring.reference.engine import simulate
-from fastring.strace import parse
+from fastring.world.strace import parse
 
 # two pids; pid 11 starts 1 ms in; a 9 KiB read, a 5000-byte write, paths
 TRACE = r'''10 00:00:00.000000 openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3 <0.000010>

@@ -8,8 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import fastring
-from fastring import cli, report
-from fastring.results import run_to_dir
+from fastring.cli import commands as cli
+from fastring import report
+from fastring.io.results import run_to_dir
 
 pytest.importorskip("matplotlib")
 

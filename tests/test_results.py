@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import fastring
-from fastring import results as R
+from fastring.io import results as R
 from fastring.config import ConfigError
 
 SMALL = ["run.events=2000", 'run.strategies=["nofault", "copy_then_commit"]']

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from fastring import rng
+from fastring.model import rng
 from fastring._intrinsics import memeq
 
 

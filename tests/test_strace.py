@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
-from fastring.strace import NO_RET, TraceError, parse
+from fastring.world.strace import NO_RET, TraceError, parse
 
 SAMPLE = r'''7487  01:41:50.767410 execve("/usr/bin/sh", ["sh", "-c", "ls"], 0x7ffe4ee09fa0 /* 35 vars */) = 0 <0.000149>
 7487  01:41:50.767668 brk(NULL)         = 0x564eb2a8e000 <0.000007>

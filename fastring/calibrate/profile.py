@@ -6,8 +6,9 @@ import math
 import time
 from pathlib import Path
 
-from fastring import _toml, costs
-from fastring.atomic import write_atomic
+from fastring import _toml
+from fastring.world import costs
+from fastring.io.atomic import write_atomic
 
 from .atomics import measure_clock_and_cs, measure_contended, measure_counters
 from .guards import CalibrationError, check_atomic_asm

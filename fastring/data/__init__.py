@@ -17,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CAPTURES = ("ls", "python", "tar")
+DEFAULT_MIX = HERE / "default_mix.toml"    # the default workload.syscalls
 
 
 def capture_path(name: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gzip
 import sys
 
-from fastring.strace import _ESCAPE, _STRING
+from fastring.world.strace import _ESCAPE, _STRING
 
 
 def _filler(m) -> str:

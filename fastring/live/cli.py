@@ -13,9 +13,15 @@ import argparse
 import os
 import sys
 
-from ..cli import (EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, _add_config_args,
-                   _err, _int_arg, _overrides)
-from ..signals import exit_status           # SIGTERM: fastring.cli installs it
+from ..cli.commands import (EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    _add_config_args,
+    _err,
+    _int_arg,
+    _overrides)
+from ..cli.signals import exit_status  # SIGTERM: fastring.cli installs it
 
 COLUMNS = (("strategy", "strategy", "{}"), ("events", "events", "{}"),
            ("delivered", "delivered", "{}"), ("undelivered", "undelivered", "{}"),
@@ -67,8 +73,8 @@ def table(runs) -> str:
 
 def main(argv=None) -> int:
     from ..config import ConfigError
-    from ..results import ResultsWriter
-    from ..strategies import ProgramError
+    from ..io.results import ResultsWriter
+    from ..model.strategies import ProgramError
     from .run import default_threads, live, result_lines
 
     args = _parser().parse_args(argv)
@@ -104,7 +110,7 @@ def main(argv=None) -> int:
     except (UsageError, ConfigError, ProgramError) as exc:
         _err(exc)
         return EXIT_USAGE
-    except KeyboardInterrupt as exc:     # Ctrl-C, or SIGTERM (fastring.signals)
+    except KeyboardInterrupt as exc:     # Ctrl-C, or SIGTERM (fastring.cli.signals)
         _err("interrupted: threads stopped, nothing written")
         return exit_status(exc)
     except Exception as exc:             # noqa: BLE001 - the CLI's last line

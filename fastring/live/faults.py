@@ -22,8 +22,8 @@ import threading
 
 import numpy as np
 
-from ..rng import S_DROP, u01_py
-from ..world import PAGE
+from ..model.rng import S_DROP, u01_py
+from ..world.prepare import PAGE
 
 
 def supported() -> bool:

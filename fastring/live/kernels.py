@@ -3,7 +3,7 @@ with the GIL released on shared NumPy arrays.
 
 Each writer thread is one CPU and owns buffer ``me`` of the shared ring. It
 interprets the same strategy programs as the simulator and calls the same
-buffer kernels (:mod:`fastring.buffer`), whose cross-thread words are
+buffer kernels (:mod:`fastring.model.buffer`), whose cross-thread words are
 acquire/release atomics. A probe lives in a *slot* (the live counterpart of a
 task): its program counter, reservation and bounce buffer. When a
 preemptible step is "preempted" (``live.p_preempt``), or a copy takes an
@@ -27,16 +27,34 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .. import buffer as B
+from ..model import buffer as B
 from .. import engine as E
-from .. import strategies as S
+from ..model import strategies as S
 from .._intrinsics import (atomic_add, cycles, load_acquire, load_i64,
                            memcpy, monotonic_ns, store_release)
-from ..histogram import N_BINS, bin_of
-from ..rng import (S_FAULT_NS, S_MIGRATE, S_PREEMPT, S_THINK, S_WHERE,
-                   exponential, lognormal, u01)
-from ..world import (F_MAJOR, F_MINOR, F_PMIGRATE, F_SIGMA, F_THINK, FAULT_MAJOR, P_CAPMAX, P_EVENTS, P_NKINDS,
-                     P_NTASK, P_SEED, P_VERIFY, PAGE, PAYLOAD_STRING)
+from ..model.histogram import N_BINS, bin_of
+from ..model.rng import (S_FAULT_NS,
+    S_MIGRATE,
+    S_PREEMPT,
+    S_THINK,
+    S_WHERE,
+    exponential,
+    lognormal,
+    u01)
+from ..world.prepare import (F_MAJOR,
+    F_MINOR,
+    F_PMIGRATE,
+    F_SIGMA,
+    F_THINK,
+    FAULT_MAJOR,
+    P_CAPMAX,
+    P_EVENTS,
+    P_NKINDS,
+    P_NTASK,
+    P_SEED,
+    P_VERIFY,
+    PAGE,
+    PAYLOAD_STRING)
 
 # slot fields
 (L_STATE, L_EVENT, L_KIND, L_LEN, L_ADDR, L_PC, L_STATUS, L_FLAGS, L_MISSING,
@@ -511,7 +529,7 @@ def reader_pass(w, ring, L):
     """The consumer: every complete sub-buffer of every buffer, in order.
     Each record's header must be the event's (kind, length, address are a
     function of its event id, :func:`fastring.engine.draw_event`) and each
-    event delivered once; then :func:`fastring.buffer.consume` checks the
+    event delivered once; then :func:`fastring.model.buffer.consume` checks the
     payload bytes and timestamps. Returns the sub-buffers consumed."""
     geo = ring.geo
     header = geo[B.G_HEADER]

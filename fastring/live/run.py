@@ -14,12 +14,12 @@ import warnings
 import pyarrow as pa
 
 from .. import api
-from .. import buffer as B
+from ..model import buffer as B
 from .. import config as C
 from .. import engine as E
-from .. import strategies as S
-from .. import world as W
-from ..results import Results, schema_metadata
+from ..model import strategies as S
+from ..world import prepare as W
+from ..io.results import Results, schema_metadata
 from . import faults as F
 from . import kernels as K
 from . import threads as T

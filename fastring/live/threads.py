@@ -164,7 +164,7 @@ def run_threads(world, ring, L, prog, *, timeout_s: float, period_s: float,
 def stuck_subbufs(ring) -> list[dict]:
     """Sub-buffers the reader could not take after the final flush: their
     commit count never reached a whole sub-buffer."""
-    from .. import buffer as B
+    from ..model import buffer as B
     geo = ring.geo
     subbuf, nsub = int(geo[B.G_SUBBUF]), int(geo[B.G_NSUB])
     out = []

@@ -2,7 +2,7 @@
 
 Written for reading, not speed: each CPU buffer is a list of sub-buffer
 objects holding Python lists of records; bytes are a ``bytearray``. Nothing
-here is shared with :mod:`fastring.buffer` except the header layout
+here is shared with :mod:`fastring.model.buffer` except the header layout
 constants, so a bug in one is not silently copied into the other.
 """
 from __future__ import annotations
@@ -10,8 +10,14 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from ..buffer import (F_DATA_MISSING, F_PADDING, H_ADDR, H_COMMIT, H_FLAGS,
-                      H_KIND, H_LEN, H_TS)
+from ..model.buffer import (F_DATA_MISSING,
+    F_PADDING,
+    H_ADDR,
+    H_COMMIT,
+    H_FLAGS,
+    H_KIND,
+    H_LEN,
+    H_TS)
 
 HEADER_FMT = "<IHHqqqq"   # len, kind, flags, ts, event, addr, commit
 

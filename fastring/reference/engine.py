@@ -11,9 +11,9 @@ same bytes in the buffers), but spelled out with plain Python objects:
   that step comes before the heap top; that is the same as pushing the step
   and popping the smallest happening, which is what this module does;
 * :class:`fastring.reference.buffer.CpuBuffer` for the buffers (never the
-  kernels of :mod:`fastring.buffer`);
-* :func:`fastring.rng.u01_py` for every uniform, the exponential and
-  lognormal formulas of :mod:`fastring.rng` written out with :mod:`math`, and
+  kernels of :mod:`fastring.model.buffer`);
+* :func:`fastring.model.rng.u01_py` for every uniform, the exponential and
+  lognormal formulas of :mod:`fastring.model.rng` written out with :mod:`math`, and
   its normal quantile (AS241) as plain Python;
 * the compiled strategy program (rows ``[op, arg, target, bound, slot]`` from
   :func:`fastring.strategies.compile_program`) interpreted through a table
@@ -36,7 +36,7 @@ address            ``S_ADDR (event, 0)``
 bernoulli pages    ``S_PAGE (event, j)``, ``j`` the page's index in the payload
 initial residency  ``S_EVICT (page, 2**40)``
 replayed capture   no draw for kind, length, address and think time: the
-                   world's ``tr_*`` arrays (:mod:`fastring.replay`)
+                   world's ``tr_*`` arrays (:mod:`fastring.world.replay`)
 everything else    the task's per-event counter ``draws``, reset when the
                    event is issued: ``(event, draws)`` on the streams
                    ``S_MIGRATE``, ``S_WHERE``, ``S_PREEMPT``, ``S_FAULT_NS``
@@ -51,16 +51,46 @@ import bisect
 import heapq
 from collections import Counter
 
-from .. import strategies as S
-from ..buffer import F_DATA_MISSING
-from ..costs import COST_KEYS
-from ..rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE, S_PAGE,
-                   S_THINK, S_WHERE, u01_py)
-from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE, F_PMINOR,
-                     F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK, FAULT_MAJOR, P_ARENA,
-                     P_CAPMAX, P_EVENTS, P_FMODEL, P_LOOPS, P_NCPU, P_NTASK, P_TRACE,
-                     P_PERIOD, P_READ_PSB, P_SEED, P_TIMESLICE, P_VERIFY, PAGE,
-                     PAYLOAD_NONE, prepare)
+from ..model import strategies as S
+from ..model.buffer import F_DATA_MISSING
+from ..world.costs import COST_KEYS
+from ..model.rng import (S_ADDR,
+    S_EVICT,
+    S_FAULT_NS,
+    S_KIND,
+    S_LEN,
+    S_MIGRATE,
+    S_PAGE,
+    S_THINK,
+    S_WHERE,
+    u01_py)
+from ..world.prepare import (F_MAJOR,
+    F_MINOR,
+    F_PMAJ_MISSING,
+    F_PMAJOR,
+    F_PMIGRATE,
+    F_PMINOR,
+    F_RECLAIM,
+    F_RESIDENCY,
+    F_SIGMA,
+    F_THINK,
+    FAULT_MAJOR,
+    P_ARENA,
+    P_CAPMAX,
+    P_EVENTS,
+    P_FMODEL,
+    P_LOOPS,
+    P_NCPU,
+    P_NTASK,
+    P_TRACE,
+    P_PERIOD,
+    P_READ_PSB,
+    P_SEED,
+    P_TIMESLICE,
+    P_VERIFY,
+    PAGE,
+    PAYLOAD_NONE,
+    prepare)
 from ..sim import layout
 from ..sim.layout import EVENT_COLUMNS, HIST_NAMES
 from .buffer import CpuBuffer

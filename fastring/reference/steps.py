@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import struct
 
-from .. import strategies as S
-from ..buffer import F_DATA_MISSING, H_FLAGS
-from ..rng import S_PREEMPT
-from ..world import PAGE, PAYLOAD_STRING
+from ..model import strategies as S
+from ..model.buffer import F_DATA_MISSING, H_FLAGS
+from ..model.rng import S_PREEMPT
+from ..world.prepare import PAGE, PAYLOAD_STRING
 from .buffer import HEADER_FMT
 from .actors import Task, bin_of, SLOT, SCRATCH, BOUNCE, RECORDED, LOSS_STATUS
 

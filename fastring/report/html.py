@@ -68,7 +68,7 @@ def _config_text(runs: pa.Table) -> str:
         return "(the results carry no config)"
     cfg = json.loads(raw)
     try:
-        from ..config_doc import config_toml
+        from ..config.doc import config_toml
         return config_toml(cfg)
     except Exception:                    # an older or foreign config: as JSON
         return json.dumps(cfg, indent=1, sort_keys=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..atomic import write_atomic, write_via_temp
-from ..results import OutputDirError, check_writable, read_table, table_path
+from ..io.atomic import write_atomic, write_via_temp
+from ..io.results import OutputDirError, check_writable, read_table, table_path
 from .dists import dist_figure, exact_dists
 from .figures import pin_loss_figure, sweep_figure
 from .html import report_html

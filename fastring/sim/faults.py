@@ -5,8 +5,8 @@ import numpy as np
 
 from numba import njit
 
-from ..rng import S_EVICT, S_FAULT_NS, S_PAGE, exponential, lognormal, u01
-from ..world import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMINOR, F_RECLAIM,
+from ..model.rng import S_EVICT, S_FAULT_NS, S_PAGE, exponential, lognormal, u01
+from ..world.prepare import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMINOR, F_RECLAIM,
                      F_RESIDENCY, F_SIGMA, FAULT_MAJOR, P_SEED, P_FMODEL, PAGE)
 from .layout import (COUNT_FAULTS_MINOR, COUNT_FAULTS_MAJOR, PG_UNSEEN, PG_IN, PG_MINOR,
                      PG_MAJOR, PG_INJECTED)

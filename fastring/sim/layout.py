@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..costs import COST_KEYS
+from ..world.costs import COST_KEYS
 
 
 # cost vector indices, one per key of the cost profile (``COST_`` + the key),

@@ -6,8 +6,8 @@ import numpy as np
 
 from numba import njit
 
-from ..rng import S_MIGRATE, S_WHERE, u01
-from ..world import F_PMIGRATE, P_NCPU, P_SEED
+from ..model.rng import S_MIGRATE, S_WHERE, u01
+from ..world.prepare import F_PMIGRATE, P_NCPU, P_SEED
 from .layout import COST_CONTEXT_SWITCH, READY, RUN
 from .queue import heap_push
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import namedtuple
 import numpy as np
 
-from ..histogram import N_BINS
-from ..world import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
+from ..model.histogram import N_BINS
+from ..world.prepare import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
 from .layout import CPU_DTYPE, TASK_DTYPE, N_GLOBAL, N_COUNTERS, N_HISTS, N_E
 
 

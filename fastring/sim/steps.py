@@ -5,11 +5,11 @@ import numpy as np
 
 from numba import njit
 
-from .. import buffer as B
-from .. import strategies as S
-from ..histogram import bin_of
-from ..rng import S_PREEMPT
-from ..world import P_CAPMAX, P_TIMESLICE, PAGE, PAYLOAD_STRING
+from ..model import buffer as B
+from ..model import strategies as S
+from ..model.histogram import bin_of
+from ..model.rng import S_PREEMPT
+from ..world.prepare import P_CAPMAX, P_TIMESLICE, PAGE, PAYLOAD_STRING
 from .layout import (
     COST_CLOCK_READ, COST_LOCAL_ADD, COST_ATOMIC_ADD, COST_ATOMIC_ADD_CONTENDED,
     COST_LOCAL_CMPXCHG, COST_ATOMIC_CMPXCHG, COST_PREEMPT_OFF, COST_PREEMPT_ON,

@@ -45,7 +45,7 @@ What is rejected up front, what fails alone
     value, for instance: every cell would fail alike). A value that is valid as
     a key but invalid for the cell that holds it (out of range, wrong type, a
     constraint between keys broken only in that combination, a bad strategy
-    program, a run over the work or memory limit of ``fastring.estimate``,
+    program, a run over the work or memory limit of ``fastring.sim.estimate``,
     which a sweep never forces) makes only *that cell* fail: it is reported with its axis values,
     its config and the error, is written to ``failures.json``, and the other
     cells still run (exit status 1). A cell that raises while running fails

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..config import ConfigError
-from ..signals import exit_status, sigterm_as_interrupt
+from ..cli.signals import exit_status, sigterm_as_interrupt
 from .grid import DEFAULT_OUT, RUNS_DIR, FAILURES_FILE, SweepError, load_grid
 from .executors import default_workers
 from .runner import run_sweep, _label

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pyarrow as pa
 
-from ..parallel import default_jobs as default_workers  # one implementation
+from ..sim.parallel import default_jobs as default_workers  # one implementation
 from .grid import SweepError, _canonical
 
 
@@ -88,7 +88,7 @@ def _run_serial(cells, on_done):
 def _run_processes(cells, workers, on_done):
     import concurrent.futures as cf
     import multiprocessing as mp
-    from ..parallel import stop_pool
+    from ..sim.parallel import stop_pool
     pool = cf.ProcessPoolExecutor(max_workers=workers,
                                   mp_context=mp.get_context("spawn"))
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import _toml
 from .. import config as C
-from .. import strategies as S
+from ..model import strategies as S
 from ..config import ConfigError
 
 

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ..version import __version__
 from ..config import ConfigError
-from ..atomic import write_via_temp
+from ..io.atomic import write_via_temp
 from .grid import (DEFAULT_OUT, RUNS_DIR, GRID_FILE, MANIFEST_FILE, FAILURES_FILE,
                    COMPRESSION, SweepError, Cell, Grid, _canonical, load_grid)
 

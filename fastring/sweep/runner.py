@@ -13,14 +13,14 @@ import pyarrow as pa
 
 from .. import _toml
 from ..version import __version__
-from ..results import remove_stale_temps
+from ..io.results import remove_stale_temps
 from .grid import (DEFAULT_OUT, GRID_FILE, MANIFEST_FILE, FAILURES_FILE,
                    MANIFEST_FORMAT, SweepError, Cell, Grid, load_grid)
 from .executors import (_failed, default_workers, _run_serial, _run_processes,
                         _import_distributed, _dask_client, _run_dask)
 from . import output   # output._write_cell: tests interrupt a sweep there
 from .progress import _Progress
-from ..atomic import write_atomic as _write_atomic
+from ..io.atomic import write_atomic as _write_atomic
 from .output import (_cell_done, _read_cells, _grid_meta,
                      _now, _prepare_out, Outcome, _failure_record)
 

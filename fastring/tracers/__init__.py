@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..atomic import write_atomic
+from ..io.atomic import write_atomic
 from ._common import Unavailable, machine_facts
 
 __all__ = ["main", "Unavailable"]
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         print("fastring validate: --runs must be <= 64", file=sys.stderr)
         return EXIT_USAGE
     import tempfile
-    from fastring import costs
+    from fastring.world import costs
     try:
         if args.tracer == "lttng-ust":
             from . import lttng_ust as T

@@ -71,7 +71,7 @@ STEP_SOURCES = {
                         "page was just read from disk: not in cache)",
     "others": "host profile (calibrated keys) or the built-in default "
               "(preempt/migrate toggles, copy_from_user_extra, "
-              "context_switch: kernel-only, see fastring/costs.py SOURCES)",
+              "context_switch: kernel-only, see fastring/world/costs.py SOURCES)",
 }
 
 
@@ -144,7 +144,7 @@ def compare(events: int, runs: int, profile: str, sim_events: int,
             sizes=SIZES, dropped_sizes=DROPPED_SIZES, dropped_writes=300,
             perf: bool = False) -> dict:
     """Measure and predict every size; return the rows."""
-    from fastring import costs as K
+    from fastring.world import costs as K
     check()
     host = K.load_profile(profile)
     n = min(events, 200_000)
@@ -256,7 +256,7 @@ def _model_parts(h: dict, n: int) -> dict[str, float]:
 
 
 def format_report(res: dict, facts: dict) -> str:
-    from fastring.strategies import BUILTIN
+    from fastring.model.strategies import BUILTIN
     rows = []
     for r in res["rows"]:
         ratio = r["model"] / r["tracer"] if r["tracer"] > 0 else float("nan")

@@ -294,7 +294,7 @@ def compare(events: int, runs: int, profile: str, sim_events: int,
             threads_list=None, shapes=None, modes=MODES,
             perf: bool = False) -> dict:
     """Measure and predict every case; return the rows and what they rest on."""
-    from fastring import costs as K
+    from fastring.world import costs as K
     check()
     threads_list = threads_list or sorted({1, os.cpu_count() or 1})
     shapes = shapes or list(SHAPES)

@@ -5,14 +5,14 @@ CLI, the Python API and the result tables share (DESIGN.md, "Configuration").
 :func:`load` builds it from three layers, later ones winning:
 
 1. :data:`DEFAULTS`, which make ``fastring run`` meaningful on its own;
-2. the tracer preset named by ``tracer.preset`` (:mod:`fastring.presets`),
+2. the tracer preset named by ``tracer.preset`` (:mod:`fastring.world.presets`),
    for the keys the next two layers leave unset;
 3. a *source*: a partial nested dict, or the path of a TOML file;
 4. *overrides*: ``"section.key=value"`` strings (the CLI's ``--set``).
 
 Derived defaults: ``workload.capture_max`` follows ``workload.capture``
 unless set; with ``workload.source = "trace"`` the capture sets
-``run.events``, the tasks and ``workload.syscalls`` (:mod:`fastring.replay`).
+``run.events``, the tasks and ``workload.syscalls`` (:mod:`fastring.world.replay`).
 
 Merge rules
     Tables merge key by key; scalars and lists replace. So a source that sets
@@ -59,10 +59,10 @@ from typing import Any
 
 import numpy as np
 
-from fastring import capture as _capture
-from fastring import costs as _costs
-from fastring import layers as _layers
-from fastring import presets as _presets
+from fastring.world import capture as _capture
+from fastring.world import costs as _costs
+from fastring.config import layers as _layers
+from fastring.world import presets as _presets
 from fastring._toml import parse_value as _parse_value
 from fastring.errors import ConfigError
 
@@ -121,8 +121,8 @@ _SYSCALL = {
 def _default_mix() -> dict:
     """The default ``workload.syscalls``: ``fastring fit`` of a real capture
     shipped in the package (fastring/data/default_mix.toml says which)."""
-    path = os.path.join(os.path.dirname(__file__), "data", "default_mix.toml")
-    with open(path, "rb") as fh:
+    from fastring.data import DEFAULT_MIX
+    with open(DEFAULT_MIX, "rb") as fh:
         return tomllib.load(fh)["workload"]["syscalls"]
 
 
@@ -413,7 +413,7 @@ def _check_whole(cfg: dict) -> None:
                               f"known: {', '.join(known)}")
     if w["source"] == "trace":
         _layers.check_trace(cfg)
-    from fastring import estimate as _estimate   # imports the engine: lazily
+    from fastring.sim import estimate as _estimate  # imports the engine: lazily
     problem = _estimate.read_time_problem(cfg) or _estimate.clock_problem(
         cfg, resolved_costs(cfg))        # resolved_costs: the profile reads
     if problem:

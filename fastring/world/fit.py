@@ -1,7 +1,7 @@
 """``fastring fit TRACE [--out FILE.toml]``: a synthetic workload with a
 capture's statistics, for runs of any length.
 
-What it fits (from :mod:`fastring.strace` and :mod:`fastring.capture`):
+What it fits (from :mod:`fastring.world.strace` and :mod:`fastring.world.capture`):
 
 * **kinds and weights**: one kind per syscall name, weighted by its count;
 * **payload type per kind**: ``buffer`` (read/write families), ``string``
@@ -28,8 +28,8 @@ import sys
 
 import numpy as np
 
-from . import _toml
-from .atomic import write_atomic
+from .. import _toml
+from ..io.atomic import write_atomic
 from .capture import kind_payloads, raw_lengths
 from .strace import Capture, TraceError, parse
 
@@ -124,11 +124,11 @@ def summary(cap: Capture, cfg: dict) -> str:
 def default_mix_toml() -> str:
     """fastring/data/default_mix.toml: the default ``workload.syscalls``,
     ``fit_mix`` of the shipped ``python`` capture (a test checks it)."""
-    from .data import capture_path
+    from ..data import capture_path
     cap = parse(capture_path("python"))
     return to_toml({"workload": {"syscalls": fit_mix(cap)}},
                    "The default syscall mix: fit_mix of fastring/data/python.strace.gz\n"
-                   "(regenerate: python -c 'import fastring.fit as f; "
+                   "(regenerate: python -c 'import fastring.world.fit as f; "
                    "print(f.default_mix_toml(), end=\"\")' > fastring/data/default_mix.toml)")
 
 

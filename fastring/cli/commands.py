@@ -8,7 +8,7 @@
 ``fastring sweep``      run a parameter sweep (``fastring.sweep``)
 ``fastring calibrate``  measure a cost profile for this host (``fastring.calibrate``)
 ``fastring validate``   a real tracer beside the model's prediction (``fastring.tracers``)
-``fastring fit``        fit a synthetic workload to an strace capture (``fastring.fit``)
+``fastring fit``        fit a synthetic workload to an strace capture (``fastring.world.fit``)
 
 A command is a function ``_add_NAME(sub)`` that adds its sub-parser and sets
 ``handler``; :data:`COMMANDS` lists them in ``--help`` order. Commands with
@@ -44,7 +44,7 @@ DELEGATED = {
     "live": ("fastring.live.cli",
              "run the strategies on real threads with real atomics and faults "
              "(options: fastring live --help)"),
-    "fit": ("fastring.fit", "fit a synthetic workload to an strace capture "
+    "fit": ("fastring.world.fit", "fit a synthetic workload to an strace capture "
                             "(options: fastring fit --help)"),
 }
 
@@ -106,7 +106,7 @@ def _add_config_args(p, with_strategies: bool = True) -> None:
 
 
 def _add_output_args(p, columns: bool = True) -> None:
-    from .report.table import FORMATS
+    from ..report.table import FORMATS
     p.add_argument("--format", default="table", metavar="FORMAT",
                    help=f"output on stdout: {', '.join(FORMATS)} (default: "
                         f"%(default)s; csv and json carry raw numbers)")
@@ -247,7 +247,7 @@ def _int_arg(text: str) -> int:
 
 
 def _version() -> str:
-    from .version import __version__
+    from ..version import __version__
     return f"fastring {__version__}"
 
 
@@ -294,19 +294,19 @@ def _columns(args) -> list[str] | None:
 
 
 def _check_format(args) -> None:
-    from .report.table import FORMATS
+    from ..report.table import FORMATS
     if args.format not in FORMATS:
         raise UsageError(f"--format: unknown format {args.format!r}; allowed: "
                          f"{', '.join(FORMATS)}")
 
 
 def cmd_run(args) -> int:
-    from . import config as C
-    from . import strategies as S
-    from .api import check, run as run_sim
-    from .progress import ProgressBar, warm_up
-    from .report import columns_for, render, unit_symbol, verdict_lines
-    from .results import ResultsWriter
+    from .. import config as C
+    from ..model import strategies as S
+    from ..api import check, run as run_sim
+    from ..io.progress import ProgressBar, warm_up
+    from ..report import columns_for, render, unit_symbol, verdict_lines
+    from ..io.results import ResultsWriter
 
     _check_format(args)
     columns = _columns(args)
@@ -345,7 +345,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import make_report
+    from ..report import make_report
     try:
         written = make_report(args.dir, args.out)
     except FileNotFoundError as exc:
@@ -358,8 +358,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .compare import compare, load_side
-    from .report import unit_symbol
+    from ..report.compare import compare, load_side
+    from ..report import unit_symbol
     _check_format(args)
     if len(args.dirs) < 2:
         raise UsageError(f"compare: needs two or more results directories, "
@@ -371,8 +371,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_config(args) -> int:
-    from . import config as C
-    from .config_doc import config_toml
+    from .. import config as C
+    from ..config.doc import config_toml
     overrides = _overrides(args)
     if args.preset is not None:
         if "preset" not in (C.SCHEMA.get("tracer") or {}):
@@ -385,8 +385,8 @@ def cmd_config(args) -> int:
 
 
 def cmd_strategies(args) -> int:
-    from . import config as C
-    from .strategies import BUILTIN, describe, programs
+    from .. import config as C
+    from ..model.strategies import BUILTIN, describe, programs
     cfg = C.load(args.config, _overrides(args))
     names = [*BUILTIN, *cfg["strategies"]]
     programs({**cfg, "run": {**cfg["run"], "strategies": names}})   # all valid
@@ -459,12 +459,12 @@ def _dispatch(argv: list[str], head: int, command) -> int:
 
 
 def _failure(exc: BaseException, debug: bool, command) -> int:
-    from .config import ConfigError
-    from .strategies import ProgramError
-    from .report import MissingExtra
-    from .results import OutputDirError
-    from .report import ColumnError
-    from .compare import CompareError
+    from ..config import ConfigError
+    from ..model.strategies import ProgramError
+    from ..report import MissingExtra
+    from ..io.results import OutputDirError
+    from ..report import ColumnError
+    from ..report.compare import CompareError
     if isinstance(exc, (UsageError, ConfigError, ProgramError, MissingExtra,
                         OutputDirError, ColumnError, CompareError)):
         if debug:

@@ -8,7 +8,7 @@ nothing (the schema defaults).
 
 Every value cites where it comes from (``SOURCES``; docs/model.md shows the
 table). The model's record header has a floor of 40 B (the verification
-fields of :mod:`fastring.buffer`); a tracer whose real fixed record part is
+fields of :mod:`fastring.model.buffer`); a tracer whose real fixed record part is
 smaller is given the floor, and the citation says so.
 """
 from __future__ import annotations

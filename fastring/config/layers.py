@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastring import capture as _capture
-from fastring import presets as _presets
+from fastring.world import capture as _capture
+from fastring.world import presets as _presets
 from fastring._toml import parse_value
 from fastring.errors import ConfigError
 
@@ -70,7 +70,7 @@ def derive(cfg: dict, explicit: set[str], complete: bool) -> None:
     if not isinstance(path, str) or not path or not isinstance(loops, int):
         return                                  # _check_whole names the key
     cap = capture_of(w)
-    from fastring.fit import fit_mix
+    from fastring.world.fit import fit_mix
     w["syscalls"] = fit_mix(cap)
     if isinstance(cfg.get("run"), dict):
         cfg["run"]["events"] = len(cap) * loops
@@ -78,8 +78,8 @@ def derive(cfg: dict, explicit: set[str], complete: bool) -> None:
 
 def capture_of(w: Mapping):
     """The parsed capture ``workload.trace`` (a ConfigError if unreadable)."""
-    from fastring.replay import load_capture
-    from fastring.strace import TraceError
+    from fastring.world.replay import load_capture
+    from fastring.world.strace import TraceError
     try:
         return load_capture(w["trace"], bool(w.get("trace_skip_bad", False)))
     except FileNotFoundError:

@@ -1,8 +1,8 @@
 """A strict, fast reader of ``strace -f -tt|-ttt -T -s N [-yy]`` output.
 
 It turns a capture (plain text or gzip) into one record per syscall
-invocation, in fixed-dtype arrays, for replay (:mod:`fastring.replay`) and
-fitting (:mod:`fastring.fit`). What it accepts, line by line:
+invocation, in fixed-dtype arrays, for replay (:mod:`fastring.world.replay`) and
+fitting (:mod:`fastring.world.fit`). What it accepts, line by line:
 
 * an optional pid: a leading ``PID`` column (``-f -o FILE``) or a
   ``[pid N]`` prefix (``-f`` to stderr); a line with neither belongs to the

@@ -17,7 +17,7 @@ kinds, lengths and addresses (:func:`arrays`):
   pid's first syscall, in every loop, it waits the pid's start offset in the
   capture, so children start as late as they did.
 * **Payloads.** Each syscall's length under the capture policy
-  (:mod:`fastring.capture`); its address is drawn once per syscall from the
+  (:mod:`fastring.world.capture`); its address is drawn once per syscall from the
   seed (stream ``S_ADDR``, counters ``(syscall index, 1)``) in the task's
   working set, so every loop reads the same user bytes, as a program
   replayed with the same buffers would.
@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from .capture import kind_payloads, lengths
-from .rng import S_ADDR, u01
+from ..model.rng import S_ADDR, u01
 from .strace import Capture, parse
 
 _CACHE: OrderedDict = OrderedDict()

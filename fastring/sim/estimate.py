@@ -30,12 +30,12 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from . import buffer as B
-from . import engine as E
-from . import histogram as H
-from . import strategies as S
-from .config import ConfigError
-from .world import PAGE, read_psb
+from ..model import buffer as B
+from .. import engine as E
+from ..model import histogram as H
+from ..model import strategies as S
+from ..config import ConfigError
+from ..world.prepare import PAGE, read_psb
 
 #: the simulated clock's limit: int64 picoseconds, in ns
 CLOCK_LIMIT_NS = (2**63 - 1) / 1000.0

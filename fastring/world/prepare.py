@@ -12,12 +12,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import buffer as B
+from ..model import buffer as B
 from . import replay
 from .capture import captured
-from .config import ConfigError, resolved_costs
+from ..config import ConfigError, resolved_costs
 from .costs import to_ps
-from .rng import S_WS, arena as make_arena, u01_py
+from ..model.rng import S_WS, arena as make_arena, u01_py
 
 PAGE = 4096
 PAYLOAD_NONE, PAYLOAD_STRING, PAYLOAD_BUFFER = 0, 1, 2
@@ -44,7 +44,7 @@ World = namedtuple("World", "p f costs kind_cdf kind_guide kind_payload "
 #: in slice j starts
 KIND_GUIDE = 256
 World.__doc__ = """Read-only inputs of a run (see world.prepare). The ``tr_*``
-arrays replay a capture (``P_TRACE``, :mod:`fastring.replay`): task ``t``'s
+arrays replay a capture (``P_TRACE``, :mod:`fastring.world.replay`): task ``t``'s
 syscalls are ``tr_start[t]:tr_start[t + 1]`` (kind, captured length, user
 address, think time in ps before each); empty in synthetic runs."""
 

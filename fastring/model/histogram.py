@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._intrinsics import bit_length
+from .._intrinsics import bit_length
 
 SUB_BITS = 7
 SUB = 1 << SUB_BITS

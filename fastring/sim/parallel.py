@@ -42,7 +42,7 @@ def _report(strategy: str, done: int, total: int) -> None:
 
 
 def _job(cfg: dict, name: str, events_table: bool, with_progress: bool):
-    from .api import simulate_strategy
+    from ..api import simulate_strategy
     return simulate_strategy(cfg, name, events_table=events_table,
                              progress=_report if with_progress else None)
 

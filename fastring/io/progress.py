@@ -14,7 +14,7 @@ import os
 import sys
 import time
 
-from . import kernel_cache
+from .. import kernel_cache
 
 
 def tiny_config(cfg: dict) -> dict:
@@ -35,7 +35,7 @@ def warm_up(cfg: dict, stream=None, force: bool = False):
         stream.write(f"compiling kernels (first run only, about "
                      f"{kernel_cache.expected_compile_s()} s)\n")
         stream.flush()
-    from .api import run
+    from ..api import run
     t0 = time.monotonic()
     res = run(tiny_config(cfg), force=force)
     if cold:
@@ -95,7 +95,7 @@ class ProgressBar:
 
     def line(self, strategy: str, done: int, total: int, now: float, cols: int) -> str:
         """The fullest form of the line that fits ``cols - 1`` characters."""
-        from .report import fmt_count
+        from ..report import fmt_count
         frac = self.fraction(strategy, done, total)
         i = self.strategies.index(strategy) + 1 if strategy in self.strategies else 1
         n = len(self.strategies)

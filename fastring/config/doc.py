@@ -1,0 +1,164 @@
+"""The config explained: ``fastring config`` (the effective config as
+commented TOML that loads back with ``--config``) and docs/config.md (the
+schema as Markdown), both walked from :data:`fastring.config.SCHEMA` with
+the meanings of :mod:`fastring.config.help`.
+
+Regenerate docs/config.md with ``python -m fastring.config_doc >
+docs/config.md`` (a test fails when it is stale).
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+from .. import _toml
+from .. import config as C
+from .help import MEANINGS
+
+#: how the placeholder of a user-named entry / a list record reads in a key
+NAME, ITEM = "NAME", "[]"
+
+
+def schema_keys() -> Iterator[tuple[str, C.Key]]:
+    """Every key of the schema as (dotted key, Key), sub-keys included
+    (``workload.syscalls.NAME.weight``, ``faults.inject[].event``)."""
+    for sec, spec in C.SCHEMA.items():
+        if isinstance(spec, C.Key):
+            yield from _walk(sec, spec)
+        else:
+            for k, s in spec.items():
+                yield from _walk(f"{sec}.{k}", s)
+
+
+def _walk(path: str, s: C.Key):
+    yield path, s
+    if s.sub:
+        sep = f".{NAME}." if s.type == "table" else f"{ITEM}."
+        for k, sub in s.sub.items():
+            yield from _walk(f"{path}{sep}{k}", sub)
+
+
+def meaning(key: str) -> str:
+    return MEANINGS.get(key, "(no description yet)")
+
+
+def _default(s: C.Key) -> str:
+    if s.default is C._REQUIRED:
+        return "required"
+    if s.default is C._OPTIONAL:
+        return "from costs.profile"
+    if s.type == "table" and s.default:
+        return ", ".join(s.default)
+    return _toml.value(s.default)
+
+
+def _allowed(s: C.Key) -> str:
+    return C._describe(s)
+
+
+# ------------------------------------------------------------------- TOML
+
+def _comment(key: str, s: C.Key, indent: str = "") -> list[str]:
+    return [f"{indent}# {meaning(key)}",
+            f"{indent}#   default {_default(s)}; {_allowed(s)}"]
+
+
+def config_toml(cfg: dict) -> str:
+    """``cfg`` (a loaded config) as a commented TOML document;
+    ``config.load(<this text>) == cfg``. Cost overrides that are not set are
+    shown commented out, with the profile's value."""
+    from ..version import __version__
+    out = [f"# fastring {__version__}: the full effective config. Load it back "
+           f"with: fastring run --config FILE.toml",
+           "# Each key: its meaning, then its default and what it allows. "
+           "See docs/config.md.", ""]
+    for sec, spec in C.SCHEMA.items():
+        if sec not in cfg:
+            continue
+        if isinstance(spec, C.Key):
+            out += _whole_section(sec, spec, cfg[sec])
+            continue
+        out.append(f"[{sec}]")
+        later = []
+        for k, s in spec.items():
+            key = f"{sec}.{k}"
+            if s.type == "table":
+                later += _named_tables(key, s, cfg[sec].get(k, {}))
+                continue
+            out += _comment(key, s)
+            if k in cfg[sec] and cfg[sec][k] is None:   # TOML has no null: left unset
+                out.append(f"# {_toml.key(k)} =   (unset)")
+            elif k in cfg[sec]:
+                out.append(f"{_toml.key(k)} = {_toml.value(cfg[sec][k])}")
+            elif sec == "costs":
+                out.append(f"# {k} = {_toml.value(C.resolved_costs(cfg)[k])}   "
+                           f"(from the profile; uncomment to override)")
+        out += ["", *later]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _named_tables(key: str, s: C.Key, value: dict) -> list[str]:
+    """A table of named records (``workload.syscalls``) as [KEY.NAME] tables."""
+    out = [f"# {key}: {meaning(key)} (one [{key}.NAME] table each)"]
+    for name, rec in value.items():
+        out.append(f"[{key}.{_toml.key(name)}]")
+        for k, sub in s.sub.items():
+            if k in rec:
+                out += _comment(f"{key}.{NAME}.{k}", sub)
+                out.append(f"{_toml.key(k)} = {_toml.value(rec[k])}")
+        out.append("")
+    return out
+
+
+def _whole_section(sec: str, spec: C.Key, value) -> list[str]:
+    """A section that is one value (``strategies``)."""
+    out = [f"# [{sec}]: {meaning(sec)}"]
+    if not value:       # present though empty: the file is a complete config
+        out += [f"[{sec}]", f"# e.g. [{sec}.my_strategy] with "
+                + ", ".join(f"{k} = ..." for k in (spec.sub or {})), ""]
+        return out
+    for name, rec in value.items():
+        out.append(f"[{sec}.{_toml.key(name)}]")
+        for k, sub in (spec.sub or {}).items():
+            if k in rec:
+                out += _comment(f"{sec}.{NAME}.{k}", sub)
+                out.append(f"{_toml.key(k)} = {_toml.value(rec[k])}")
+        out.append("")
+    return out
+
+
+# --------------------------------------------------------------- Markdown
+
+def config_markdown() -> str:
+    """docs/config.md: every key with its default, what it allows and its
+    meaning, section by section."""
+    lines = ["# Configuration reference", "",
+             "<!-- generated by `python -m fastring.config_doc > docs/config.md`; "
+             "do not edit -->", "",
+             "Every key can be set in a TOML file (`fastring run --config "
+             "FILE.toml`) or on the command line (`--set section.key=value`). "
+             "`fastring config` prints the full effective config in this form, "
+             "commented, ready to edit and load back. Keys of user-named "
+             f"entries are shown with `{NAME}`, keys of list items with `{ITEM}`.", ""]
+    current = None
+    for key, s in schema_keys():
+        sec = key.split(".", 1)[0].split("[", 1)[0]
+        if sec != current:
+            current = sec
+            lines += ["", f"## `[{sec}]`", "",
+                      "| key | default | allowed | meaning |", "|---|---|---|---|"]
+        default = _default(s).replace("|", "\\|")
+        if len(default) > 60:
+            default = default[:57] + "..."
+        lines.append(f"| `{key}` | `{default}` | {_allowed(s).replace('|', '/')} | "
+                     f"{meaning(key).replace('|', '/')} |")
+    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+
+
+def main() -> None:
+    """``python -m fastring.config_doc > docs/config.md``"""
+    sys.stdout.write(config_markdown())
+
+
+if __name__ == "__main__":
+    main()
