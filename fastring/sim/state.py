@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import namedtuple
 import numpy as np
 
+from ..memory import lazy_zeros
 from ..model.histogram import N_BINS
 from ..world.prepare import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
 from .layout import CPU_DTYPE, TASK_DTYPE, N_GLOBAL, N_COUNTERS, N_HISTS, N_E
@@ -36,8 +37,8 @@ def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
         np.zeros((n_tasks, int(p[P_MAXPG])), np.int64),
         np.zeros((n_tasks, max(n_bounded, 1)), np.int32),
         np.zeros(int(p[P_NPAGES]), np.int64),
-        np.zeros(n_cpus * max(cap, 1), np.uint8),
-        np.zeros(n_tasks * max(cap, 1), np.uint8),
+        lazy_zeros(n_cpus * max(cap, 1)),           # written only by strategies
+        lazy_zeros(n_tasks * max(cap, 1)),          # that copy through them
         np.zeros(n_heap, np.int64), np.zeros(n_heap, np.int32),
         np.zeros((rows_cap, N_E), np.int64),
         np.zeros(N_BINS, np.int64))
