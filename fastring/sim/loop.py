@@ -11,7 +11,7 @@ from ..world.prepare import (F_RESIDENCY, P_CAPMAX, P_NCPU, P_NKINDS, P_NTASK, P
                      P_READ_PSB, P_SEED, P_VERIFY, P_FMODEL)
 from .layout import (COST_CONTEXT_SWITCH, THINK, RUN, DONE, GLOBAL_COMPLETED,
                      GLOBAL_HEAP_LEN, GLOBAL_TASKS_DONE, GLOBAL_NOW, GLOBAL_STEPS)
-from .queue import heap_push, heap_pop, _pending_before
+from .queue import heap_push, heap_pop, heap_replace, _pending_before
 from .scheduler import _place
 from .event import _think, _no_more, _issue
 from .steps import _step
@@ -61,8 +61,12 @@ def run_chunk(w, s, ring, prog, target):
     total) or nothing is left to happen. Returns True when the run is over."""
     n_tasks = w.p[P_NTASK]
     g = s.g
-    while g[GLOBAL_HEAP_LEN] > 0 and g[GLOBAL_COMPLETED] < target:
-        t, code = heap_pop(s)
+    t, code = np.int64(0), np.int64(0)
+    taken = False                         # (t, code) already taken from the queue
+    while (taken or g[GLOBAL_HEAP_LEN] > 0) and g[GLOBAL_COMPLETED] < target:
+        if not taken:
+            t, code = heap_pop(s)
+        taken = False
         g[GLOBAL_NOW] = t
         if code >= n_tasks:
             _reader(w, s, ring, code - n_tasks, t)
@@ -86,8 +90,9 @@ def run_chunk(w, s, ring, prog, target):
             if not _place(w, s, task, may_migrate):
                 continue                           # queued behind another task
             t += w.costs[COST_CONTEXT_SWITCH]
-            if _pending_before(s, t, task):
-                heap_push(s, t, task)
+            if _pending_before(s, t, task):   # it waits: push it, pop the next
+                t, code = heap_replace(s, t, task)
+                taken = True
                 continue
         while True:
             g[GLOBAL_STEPS] += 1
@@ -96,6 +101,9 @@ def run_chunk(w, s, ring, prog, target):
                 break
             t += dur
             if _pending_before(s, t, task):
-                heap_push(s, t, task)
+                t, code = heap_replace(s, t, task)
+                taken = True
                 break
+    if taken:
+        heap_push(s, t, code)             # the chunk ends first: back in the queue
     return g[GLOBAL_HEAP_LEN] == 0

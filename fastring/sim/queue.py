@@ -60,12 +60,9 @@ def _min_child(ht, hv, c, end):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def heap_pop(s):
-    ht, hv = s.heap_t, s.heap_v
-    n = s.g[GLOBAL_HEAP_LEN] - 1
-    s.g[GLOBAL_HEAP_LEN] = n
-    t0, v0 = ht[0], hv[0]
-    t, v = ht[n], hv[n]
+def _sift_down(ht, hv, n, t, v):
+    """Put ``(t, v)`` at the root of the ``n`` entries and move it down to
+    its place."""
     i = 0
     while True:
         c = 4 * i + 1
@@ -80,6 +77,29 @@ def heap_pop(s):
         _put(ht, hv, i, ct, cv)             # the smallest child moves up
         i = c
     _put(ht, hv, i, t, v)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def heap_pop(s):
+    ht, hv = s.heap_t, s.heap_v
+    n = s.g[GLOBAL_HEAP_LEN] - 1
+    s.g[GLOBAL_HEAP_LEN] = n
+    t0, v0 = ht[0], hv[0]
+    _sift_down(ht, hv, n, ht[n], hv[n])    # the last entry fills the root
+    return t0, np.int64(v0)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def heap_replace(s, t, v):
+    """Pop the smallest pair and push ``(t, v)``, which a pending pair comes
+    before (``heapq.heapreplace``): one short sift instead of two. A task
+    that must wait for an earlier happening is pushed at a time soon after
+    it, smaller than most pending pairs (tasks thinking, readers asleep), so
+    it settles near the root; at 1024 CPUs nearly every probe step waits so
+    (8 pops an event, against 2.3 at 4 CPUs), in a heap three times deeper."""
+    ht, hv = s.heap_t, s.heap_v
+    t0, v0 = ht[0], hv[0]
+    _sift_down(ht, hv, s.g[GLOBAL_HEAP_LEN], t, v)
     return t0, np.int64(v0)
 
 
