@@ -25,8 +25,8 @@ def lazy_zeros(n: int, dtype=np.uint8) -> np.ndarray:
     """``np.zeros(n, dtype)``, in 4 KiB pages the OS maps when first written."""
     dtype = np.dtype(dtype)
     nbytes = n * dtype.itemsize
-    if nbytes < LAZY_MIN_BYTES:
-        return np.zeros(n, dtype)
+    if nbytes < LAZY_MIN_BYTES or not hasattr(mmap, "MAP_ANONYMOUS"):
+        return np.zeros(n, dtype)            # (no anonymous mmap: Windows)
     m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     if hasattr(m, "madvise") and hasattr(mmap, "MADV_NOHUGEPAGE"):
         m.madvise(mmap.MADV_NOHUGEPAGE)   # also where huge pages are the default
