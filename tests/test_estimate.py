@@ -107,7 +107,7 @@ def test_the_clock_backstop_refuses_a_wrapped_run():
     cfg = config.load(overrides=SMALL)
     sim = api.Simulation(cfg, "nofault")
     sim.advance()
-    sim.state.g[api.E.G_NOW] = -5                 # as a wrapped clock would
+    sim.state.g[api.E.GLOBAL_NOW] = -5                 # as a wrapped clock would
     with pytest.raises(api.ClockError, match="wrapped"):
         sim._check_clock()
 

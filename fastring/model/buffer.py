@@ -73,6 +73,7 @@ from .._intrinsics import (atomic_add,
     store_i64,
     store_release)
 from .histogram import record as hist_record
+from ..memory import lazy_zeros
 
 # geometry vector
 (G_SUBBUF, G_NSUB, G_HEADER, G_MODE, G_SB_SHIFT, G_TOT_SHIFT, G_NBUF, G_PAYLOAD,
@@ -167,7 +168,7 @@ def new_ring(n_bufs: int, subbuf_size: int, n_subbuf: int,
                 np.zeros(n_bufs * n_subbuf * 2, dtype=np.int64),
                 np.zeros(n_bufs * n_subbuf, dtype=np.int64),
                 np.zeros(n_bufs * n_subbuf, dtype=np.int64),
-                np.zeros((n_bufs * n_subbuf + n_bufs) * subbuf_size, dtype=np.uint8))
+                lazy_zeros((n_bufs * n_subbuf + n_bufs) * subbuf_size))
 
 
 @njit(cache=True, _nrt=False, inline="always")

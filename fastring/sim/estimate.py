@@ -202,14 +202,14 @@ def state_bytes(cfg: dict, n_bounded: int, rows_cap: int) -> dict[str, int]:
             (n_sub + n_cpus) * buf["subbuf_size"] + 4 * n_sub * 8 + n_cpus * B.N_ST * 8
             + B.N_GEO * 8,
         "machine.tasks_per_cpu x machine.n_cpus (per-task state)":
-            n_tasks * 8 * (E.N_T + max(n_bounded, 1) + 1)
-            + n_tasks * (wl["capture_max"] // PAGE + 2) * 9 + 2 * n_heap * 8,
+            n_tasks * (E.TASK_DTYPE.itemsize + 4 * (max(n_bounded, 1) + 1))
+            + n_tasks * (wl["capture_max"] // PAGE + 2) * 9 + n_heap * (8 + 4),
         "workload.capture_max x machine.tasks_per_cpu x machine.n_cpus "
         "(bounce buffers)": n_tasks * cap,
         "workload.capture_max x machine.n_cpus (scratch buffers)": n_cpus * cap,
         "workload.user_pages (page residency)": wl["user_pages"] * 8,
-        "histograms and counters": (E.N_H + 1) * H.N_BINS * 8
-            + (E.N_G + E.N_K) * 8 + n_cpus * E.N_C * 8,
+        "histograms and counters": (E.N_HISTS + 1) * H.N_BINS * 8
+            + (E.N_GLOBAL + E.N_COUNTERS) * 8 + n_cpus * E.CPU_DTYPE.itemsize,
         "run.chunk_events (events chunk)": rows_cap * E.N_E * 8,
     }
 
