@@ -44,8 +44,8 @@ def _less(ta, va, tb, vb):
 @njit(inline="always")
 def push_binary(s, t, v):
     ht, hv = s.heap_t, s.heap_v
-    i = s.g[E.G_HEAP]
-    s.g[E.G_HEAP] = i + 1
+    i = s.g[E.GLOBAL_HEAP_LEN]
+    s.g[E.GLOBAL_HEAP_LEN] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
         if not _less(t, v, ht[parent], hv[parent]):
@@ -58,8 +58,8 @@ def push_binary(s, t, v):
 @njit(inline="always")
 def pop_binary(s):
     ht, hv = s.heap_t, s.heap_v
-    n = s.g[E.G_HEAP] - 1
-    s.g[E.G_HEAP] = n
+    n = s.g[E.GLOBAL_HEAP_LEN] - 1
+    s.g[E.GLOBAL_HEAP_LEN] = n
     t0, v0, t, v = ht[0], hv[0], ht[n], hv[n]
     i = 0
     while True:
@@ -78,8 +78,8 @@ def pop_binary(s):
 
 @njit(inline="always")
 def push_packed(h, g, key):
-    i = g[E.G_HEAP]
-    g[E.G_HEAP] = i + 1
+    i = g[E.GLOBAL_HEAP_LEN]
+    g[E.GLOBAL_HEAP_LEN] = i + 1
     while i > 0:
         parent = (i - 1) >> 2
         if key >= h[parent]:
@@ -91,8 +91,8 @@ def push_packed(h, g, key):
 
 @njit(inline="always")
 def pop_packed(h, g):
-    n = g[E.G_HEAP] - 1
-    g[E.G_HEAP] = n
+    n = g[E.GLOBAL_HEAP_LEN] - 1
+    g[E.GLOBAL_HEAP_LEN] = n
     k0, key = h[0], h[n]
     i = 0
     while True:
@@ -161,7 +161,7 @@ def main() -> int:
         for r in range(5):
             seen = set()
             for name, f in variants.items():
-                s = Q(np.zeros(E.N_G, np.int64), np.zeros(n + 1, np.int64),
+                s = Q(np.zeros(E.N_GLOBAL, np.int64), np.zeros(n + 1, np.int64),
                       np.zeros(n + 1, np.int64))
                 t0 = time.process_time()
                 seen.add(f(s, n, deltas))

@@ -27,11 +27,11 @@ from .io.results import Results, schema_metadata
 
 Progress = Callable[[str, int, int], None]   # (strategy, events done, events)
 
-TIME_METRICS = (("latency", E.H_LAT, E.K_MAX_LAT),
-                ("preempt_off", E.H_OFF, E.K_MAX_OFF),
-                ("preempt_section", E.H_SEC, E.K_MAX_SEC),
-                ("pin", E.H_PIN, E.K_MAX_PIN),
-                ("delivery", E.H_DELIV, None))
+TIME_METRICS = (("latency", E.HIST_LATENCY, E.COUNT_MAX_LATENCY),
+                ("preempt_off", E.HIST_PREEMPT_OFF, E.COUNT_MAX_PREEMPT_OFF),
+                ("preempt_section", E.HIST_PREEMPT_SECTION, E.COUNT_MAX_PREEMPT_SECTION),
+                ("pin", E.HIST_PIN, E.COUNT_MAX_PIN),
+                ("delivery", E.HIST_DELIVERY, None))
 BUFFER_COLUMNS = ("records", "lost_full", "lost_wrap", "lost_big",
                   "overwritten", "padding_bytes", "wasted_bytes",
                   "recorded_bytes", "subbufs_delivered", "delivered",
@@ -87,7 +87,7 @@ class Simulation:
 
     @property
     def completed(self) -> int:
-        return int(self.state.g[E.G_COMPLETED])
+        return int(self.state.g[E.GLOBAL_COMPLETED])
 
     def advance(self) -> np.ndarray:
         """Run one chunk; returns the per-event rows it completed."""
@@ -95,18 +95,18 @@ class Simulation:
             E.run_chunk(self.world, self.state, self.ring, self.prog, self.completed)
             self._compiled = True
         t0 = time.perf_counter()
-        self.state.g[E.G_ROWS] = 0
+        self.state.g[E.GLOBAL_ROWS] = 0
         target = self.completed + self.chunk
         self.done = bool(E.run_chunk(self.world, self.state, self.ring,
                                      self.prog, target))
         self.wall += time.perf_counter() - t0
         self._check_clock()
-        return self.state.rows[:self.state.g[E.G_ROWS]].copy()
+        return self.state.rows[:self.state.g[E.GLOBAL_ROWS]].copy()
 
     def _check_clock(self) -> None:
         """The backstop of ``estimate.clock_problem``: simulated time only
         moves forward; if it wrapped, no table is reported."""
-        now = int(self.state.g[E.G_NOW])
+        now = int(self.state.g[E.GLOBAL_NOW])
         if now < self._now:
             raise ClockError(
                 f"{self.strategy}: the simulated clock wrapped (int64 "
@@ -120,39 +120,39 @@ class Simulation:
         """The ``runs`` metrics of a finished run (see docs/model.md)."""
         k, st, h = self.state.k, self.ring.st, self.state.h
         tot = {name: int(st[:, i].sum()) for i, name in enumerate(B.ST_NAMES)}
-        events = int(k[E.K_EVENTS])
+        events = int(k[E.COUNT_EVENTS])
         out = {
             "events": events,
-            "recorded": events - int(k[E.K_LOST_EVENTS]),
+            "recorded": events - int(k[E.COUNT_LOST_EVENTS]),
             "lost_full": tot["lost_full"], "lost_wrap": tot["lost_wrap"],
             "lost_big": tot["lost_big"], "overwritten": tot["overwritten"],
-            "data_missing": int(k[E.K_DATA_MISSING]),
-            "restarts": int(k[E.K_RESTARTS]), "retries": int(k[E.K_RETRIES]),
-            "faults_minor": int(k[E.K_FMINOR]), "faults_major": int(k[E.K_FMAJOR]),
-            "migrations": int(k[E.K_MIGRATIONS]),
+            "data_missing": int(k[E.COUNT_DATA_MISSING]),
+            "restarts": int(k[E.COUNT_RESTARTS]), "retries": int(k[E.COUNT_RETRIES]),
+            "faults_minor": int(k[E.COUNT_FAULTS_MINOR]), "faults_major": int(k[E.COUNT_FAULTS_MAJOR]),
+            "migrations": int(k[E.COUNT_MIGRATIONS]),
             "commits_local": tot["commits_local"],
             "commits_remote": tot["commits_remote"],
             "commits_atomic": tot["commits_atomic"],
-            "atomic_ops": int(k[E.K_ATOMIC]), "kmallocs": int(k[E.K_KMALLOC]),
-            "payload_bytes": int(k[E.K_PAYLOAD]),
+            "atomic_ops": int(k[E.COUNT_ATOMIC_OPS]), "kmallocs": int(k[E.COUNT_KMALLOCS]),
+            "payload_bytes": int(k[E.COUNT_PAYLOAD_BYTES]),
             "recorded_bytes": tot["recorded_bytes"],
-            "copied_bytes": int(k[E.K_COPIED]),
+            "copied_bytes": int(k[E.COUNT_COPIED_BYTES]),
             "padding_bytes": tot["padding_bytes"],
             "wasted_bytes": tot["wasted_bytes"],
             "inject_unapplied": self.inject_unapplied(),
         }
         out.update(time_columns(
-            {name: self.state.delivery if hi == E.H_DELIV else h[hi]
+            {name: self.state.delivery if hi == E.HIST_DELIVERY else h[hi]
              for name, hi, _ in TIME_METRICS},
             {name: None if kmax is None else k[kmax]
              for name, _, kmax in TIME_METRICS}))
-        out["cpu_ns_per_event"] = (k[E.K_CPU_PS] / events / 1000.0) if events else float("nan")
+        out["cpu_ns_per_event"] = (k[E.COUNT_CPU_PS] / events / 1000.0) if events else float("nan")
         out.update({
-            "preemptions": int(k[E.K_PREEMPTIONS]),
-            "sleeps": int(k[E.K_SLEEPS]),
+            "preemptions": int(k[E.COUNT_PREEMPTIONS]),
+            "sleeps": int(k[E.COUNT_SLEEPS]),
             "delivered": tot["delivered"],
             "verify_errors": tot["verify_errors"],
-            "sim_time_ns": int(self.state.g[E.G_NOW]) / 1000.0,
+            "sim_time_ns": int(self.state.g[E.GLOBAL_NOW]) / 1000.0,
             "wall_s": self.wall,
             "events_per_s": events / self.wall if self.wall > 0 else float("nan"),
         })
@@ -162,8 +162,8 @@ class Simulation:
         """``faults.inject`` entries that forced nothing: their event touched
         no user page in a copy (no payload, or its record dropped before the
         copy), or was never issued (event >= run.events)."""
-        issued = int(self.state.g[E.G_ISSUED])
-        return int(self.state.k[E.K_INJ_UNAPPLIED]) + int(
+        issued = int(self.state.g[E.GLOBAL_ISSUED])
+        return int(self.state.k[E.COUNT_INJECT_UNAPPLIED]) + int(
             (self.world.inj_event >= issued).sum())
 
     def buffer_rows(self) -> list[dict]:

@@ -13,6 +13,7 @@ from .sim.queue import (  # noqa: F401
     heap_push,
     _min_child,
     heap_pop,
+    heap_replace,
     _pending_before)
 from .sim.scheduler import (  # noqa: F401
     _draw,

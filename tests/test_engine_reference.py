@@ -61,19 +61,19 @@ STRATEGIES = [*S.BUILTIN, *USER]
 
 # engine counter index -> reference counter name
 ENGINE_COUNTERS = {
-    E.K_EVENTS: "events", E.K_RESTARTS: "restarts", E.K_RETRIES: "retries",
-    E.K_FMINOR: "faults_minor", E.K_FMAJOR: "faults_major",
-    E.K_MIGRATIONS: "migrations", E.K_ATOMIC: "atomic_ops",
-    E.K_KMALLOC: "kmallocs", E.K_PAYLOAD: "payload_bytes",
-    E.K_COPIED: "copied_bytes", E.K_DATA_MISSING: "data_missing",
-    E.K_CPU_PS: "cpu_ps", E.K_MAX_LAT: "max_latency_ps",
-    E.K_MAX_OFF: "max_preempt_off_ps", E.K_MAX_SEC: "max_preempt_section_ps",
-    E.K_MAX_PIN: "max_pin_ps", E.K_PREEMPTIONS: "preemptions",
-    E.K_SLEEPS: "sleeps", E.K_LOST_EVENTS: "lost_events",
-    E.K_INJ_UNAPPLIED: "inject_unapplied",
+    E.COUNT_EVENTS: "events", E.COUNT_RESTARTS: "restarts", E.COUNT_RETRIES: "retries",
+    E.COUNT_FAULTS_MINOR: "faults_minor", E.COUNT_FAULTS_MAJOR: "faults_major",
+    E.COUNT_MIGRATIONS: "migrations", E.COUNT_ATOMIC_OPS: "atomic_ops",
+    E.COUNT_KMALLOCS: "kmallocs", E.COUNT_PAYLOAD_BYTES: "payload_bytes",
+    E.COUNT_COPIED_BYTES: "copied_bytes", E.COUNT_DATA_MISSING: "data_missing",
+    E.COUNT_CPU_PS: "cpu_ps", E.COUNT_MAX_LATENCY: "max_latency_ps",
+    E.COUNT_MAX_PREEMPT_OFF: "max_preempt_off_ps", E.COUNT_MAX_PREEMPT_SECTION: "max_preempt_section_ps",
+    E.COUNT_MAX_PIN: "max_pin_ps", E.COUNT_PREEMPTIONS: "preemptions",
+    E.COUNT_SLEEPS: "sleeps", E.COUNT_LOST_EVENTS: "lost_events",
+    E.COUNT_INJECT_UNAPPLIED: "inject_unapplied",
 }
-ENGINE_GLOBALS = {E.G_ISSUED: "issued", E.G_COMPLETED: "completed",
-                  E.G_STEPS: "steps"}
+ENGINE_GLOBALS = {E.GLOBAL_ISSUED: "issued", E.GLOBAL_COMPLETED: "completed",
+                  E.GLOBAL_STEPS: "steps"}
 # summary columns that are not a function of the config
 WALL = ("wall_s", "events_per_s")
 
@@ -131,7 +131,8 @@ def configs(draw, max_events=MAX_EVENTS):
                     "p_migrate": draw(maybe_zero(0.5))},
         "buffer": {"subbuf_size": subbuf, "n_subbuf": draw(st.sampled_from([2, 4])),
                    "mode": draw(st.sampled_from(["discard", "overwrite"])),
-                   "header_size": header},
+                   "header_size": header,
+                   "payload": draw(st.sampled_from(["bytes", "bytes", "sizes"]))},
         "reader": {"period_ns": draw(st.integers(1000, 200_000)),
                    "bytes_per_ns": draw(st.sampled_from([0.01, 0.2, 1.0, 5.0, 100.0])),
                    "verify": draw(st.sampled_from([True, True, False]))},
@@ -215,9 +216,9 @@ def assert_same_run(cfg, strategy, chunk=None):
     got = {name: int(k[i]) for i, name in ENGINE_COUNTERS.items()}
     got.update({name: int(sim.state.g[i]) for i, name in ENGINE_GLOBALS.items()})
     assert got == ref.counters
-    assert int(sim.state.g[E.G_NOW]) == ref.now
+    assert int(sim.state.g[E.GLOBAL_NOW]) == ref.now
     for i, name in enumerate(E.HIST_NAMES):
-        h = sim.state.delivery if i == E.H_DELIV else sim.state.h[i]
+        h = sim.state.delivery if i == E.HIST_DELIVERY else sim.state.h[i]
         assert hist_dict(h) == dict(ref.hists[name]), name
     return sim, rows, summary, ref
 

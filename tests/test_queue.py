@@ -13,7 +13,7 @@ BIG = 2**62
 
 
 def _queue(n):
-    return Q(np.zeros(E.N_G, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
+    return Q(np.zeros(E.N_GLOBAL, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64))
 
 
 @settings(max_examples=200, deadline=None)
@@ -34,7 +34,7 @@ def test_heap_pops_in_pair_order_with_interleaved_pushes(ops, base, data):
             E.heap_push(q, t, code)
             model.append((t, code))
             code += 1
-        assert q.g[E.G_HEAP] == len(model)
+        assert q.g[E.GLOBAL_HEAP_LEN] == len(model)
         if model:
             t0, c0 = min(model)
             assert not E._pending_before(q, t0, c0 - 1)
@@ -49,3 +49,28 @@ def test_heap_keeps_every_bit_of_time():
     for t, c in ((2**63 - 1, 0), (2**63 - 2, 5), (2**63 - 2, 3)):
         E.heap_push(q, t, c)
     assert [E.heap_pop(q) for _ in range(3)] == [(2**63 - 2, 3), (2**63 - 2, 5), (2**63 - 1, 0)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, BIG), min_size=1, max_size=60),
+       st.lists(st.integers(0, 40), max_size=60))
+def test_replace_is_push_then_pop_when_a_pending_pair_comes_first(times, later):
+    """heap_replace(t, v) for a pair that a pending one comes before (as the
+    engine calls it) returns the smallest pair and leaves the same pending
+    pairs as heapq's push then pop: the pops that follow are the same."""
+    import heapq
+    q = _queue(len(times) + 1)
+    model = []
+    for code, t in enumerate(times):
+        E.heap_push(q, t, code)
+        heapq.heappush(model, (t, code))
+    code = len(times)
+    for dt in later:
+        t = model[0][0] + dt                      # soon after the smallest
+        if not E._pending_before(q, t, code):
+            continue
+        assert E.heap_replace(q, t, code) == heapq.heappushpop(model, (t, code))
+        code += 1
+    assert q.g[E.GLOBAL_HEAP_LEN] == len(model)
+    while model:
+        assert E.heap_pop(q) == heapq.heappop(model)

@@ -110,7 +110,7 @@ def new_live(world, n_threads: int, tasks_per_cpu: int, n_bounded: int,
         np.full(n_threads * qcap, -1, np.int64), np.zeros(n_threads * 8, np.int64),
         np.zeros((n_threads, n_slots), np.int64),
         np.zeros((n_threads, K_PAD), np.int64),
-        np.zeros((n_threads, E.N_H, N_BINS), np.int64),
+        np.zeros((n_threads, E.N_HISTS, N_BINS), np.int64),
         np.zeros((n_threads, N_BINS), np.int64),
         np.zeros(24, np.int64),
         np.full(events, EV_UNFINISHED, np.uint8), np.zeros(events, np.uint8),
@@ -278,10 +278,10 @@ def _finish(w, L, me, slot, t):
     k[me, K_CPU_PS] += lt[slot, L_CPU_PS]
     L.hcpu[me, bin_of(lt[slot, L_CPU_PS])] += 1
     h = L.h
-    h[me, E.H_LAT, bin_of(lat)] += 1
+    h[me, E.HIST_LATENCY, bin_of(lat)] += 1
     if lt[slot, L_EVENT] % SAMPLE == 0:
-        h[me, E.H_OFF, bin_of(lt[slot, L_OFF_SUM])] += 1
-        h[me, E.H_SEC, bin_of(lt[slot, L_OFF_MAX])] += 1
+        h[me, E.HIST_PREEMPT_OFF, bin_of(lt[slot, L_OFF_SUM])] += 1
+        h[me, E.HIST_PREEMPT_SECTION, bin_of(lt[slot, L_OFF_MAX])] += 1
     k[me, K_MAX_LAT] = max(k[me, K_MAX_LAT], lat)
     k[me, K_MAX_OFF] = max(k[me, K_MAX_OFF], lt[slot, L_OFF_SUM])
     k[me, K_MAX_SEC] = max(k[me, K_MAX_SEC], lt[slot, L_OFF_MAX])
@@ -318,7 +318,7 @@ def _commit(ring, L, me, slot, op, t):
         L.k[me, K_MIGRATIONS] += 1
     B.commit(ring, b, lt[slot, L_RES_OFF], lt[slot, L_RES_SIZE], how, t)
     pin = t - lt[slot, L_RES_PS]
-    L.h[me, E.H_PIN, bin_of(pin)] += 1
+    L.h[me, E.HIST_PIN, bin_of(pin)] += 1
     L.k[me, K_MAX_PIN] = max(L.k[me, K_MAX_PIN], pin)
     lt[slot, L_RES_SIZE] = -1
 

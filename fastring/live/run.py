@@ -177,8 +177,8 @@ def summary(L, ring, out: T.Outcome, threads: int, dropped: int) -> dict:
     h = L.h.sum(axis=0)
     kmax = L.k.max(axis=0)
     row.update(api.time_columns(
-        {"latency": h[E.H_LAT], "preempt_off": h[E.H_OFF],
-         "preempt_section": h[E.H_SEC], "pin": h[E.H_PIN], "delivery": L.delivery},
+        {"latency": h[E.HIST_LATENCY], "preempt_off": h[E.HIST_PREEMPT_OFF],
+         "preempt_section": h[E.HIST_PREEMPT_SECTION], "pin": h[E.HIST_PIN], "delivery": L.delivery},
         {"latency": kmax[K.K_MAX_LAT], "preempt_off": kmax[K.K_MAX_OFF],
          "preempt_section": kmax[K.K_MAX_SEC], "pin": kmax[K.K_MAX_PIN],
          "delivery": None}))

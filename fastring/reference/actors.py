@@ -44,8 +44,8 @@ class Task:
     # the current event
     event: int = -1
     kind: int = 0
-    length: int = 0
-    addr: int = 0
+    payload_len: int = 0
+    user_addr: int = 0
     start: int | None = None          # the probe's first step (latency from there)
     draws: int = 0                    # per-event draw counter
     pc: int = 0
@@ -57,15 +57,16 @@ class Task:
     injected_kind: int = 0            # pending fault injection (FAULT_MINOR/MAJOR)
     injected_delay: int = 0
     # probe state
-    flags: int = 0                    # record flags (F_DATA_MISSING)
+    record_flags: int = 0             # the record's flags (F_DATA_MISSING)
     missing: bool = False             # the last user copy found a page missing
     zeroed: set = field(default_factory=set)   # SLOT/SCRATCH/BOUNCE holding zeros
     status: int = RECORDED
-    res_buf: int = -1
-    res_off: int = 0
-    res_size: int = -1
-    res_time: int = 0
-    res_cpu: int = -1
+    # the reservation (LTTng's lib_ring_buffer_ctx names)
+    reserve_buf: int = -1             # the buffer reserved on
+    buf_offset: int = 0               # free-running offset of the slot
+    slot_size: int = -1               # reserved bytes (-1: none held)
+    tsc: int = 0                      # reserve time
+    reserve_cpu: int = -1             # -1: dropped or rolled back
     commit_cpu: int = -1
     pin: int = 0
     cs_snapshot: int = 0
@@ -85,10 +86,10 @@ class Task:
 
     def begin_event(self, event, kind, length, addr, n_pages, injection):
         """A new syscall event: everything per event starts afresh. (Kept
-        across events, as in the engine: state, cpu, res_off, res_time,
+        across events, as in the engine: state, cpu, buf_offset, tsc,
         cs_snapshot, section_start, last_dur, last_preemptible; a valid
         program sets each before it reads it.)"""
-        self.event, self.kind, self.length, self.addr = event, kind, length, addr
+        self.event, self.kind, self.payload_len, self.user_addr = event, kind, length, addr
         self.start = None                 # set by the probe's first step
         self.draws = 0
         self.pc = 0
@@ -98,12 +99,12 @@ class Task:
         self.reclaimed_at = {}            # bernoulli + reclaim: page index -> time
         self.jumps = Counter()
         self.injected_kind, self.injected_delay = injection
-        self.flags = 0
+        self.record_flags = 0
         self.missing = False
         self.zeroed = set()
         self.status = RECORDED
-        self.res_buf = self.res_cpu = self.commit_cpu = -1
-        self.res_size = -1
+        self.reserve_buf = self.reserve_cpu = self.commit_cpu = -1
+        self.slot_size = -1
         self.pin = 0
         self.preempt_off = self.migrate_off = False
         self.off_sum = self.off_max = self.cpu_ps = 0
@@ -114,8 +115,8 @@ class Task:
 @dataclass
 class Cpu:
     index: int
-    current: int | None = None        # the task running on it
-    switches: int = 0                 # context-switch count
+    curr: int | None = None           # the task running on it
+    nr_switches: int = 0              # context-switch count
     runqueue: deque = field(default_factory=deque)   # ready tasks, FIFO
 
 

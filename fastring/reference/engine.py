@@ -52,7 +52,7 @@ import heapq
 from collections import Counter
 
 from ..model import strategies as S
-from ..model.buffer import F_DATA_MISSING
+from ..model.buffer import F_DATA_MISSING, moves_bytes
 from ..world.costs import COST_KEYS
 from ..model.rng import (S_ADDR,
     S_EVICT,
@@ -162,11 +162,15 @@ class Reference(ProbeSteps):
         b = cfg["buffer"]
         self.header_size = b["header_size"]
         self.buffers = [CpuBuffer(b["subbuf_size"], b["n_subbuf"],
-                                  b["header_size"], b["mode"])
+                                  b["header_size"], b["mode"], b["payload"])
                         for _ in range(self.n_cpus)]
         self.delivered = [[] for _ in range(self.n_cpus)]
-        self.scratch = [bytearray(self.capture_max) for _ in range(self.n_cpus)]
-        self.bounce = [bytearray(self.capture_max) for _ in range(self.n_tasks)]
+        # payload bytes: with buffer.payload = "sizes" there are none (the
+        # arena is empty, a copy moves b"") and the staging buffers are empty
+        self.carries_bytes = moves_bytes(cfg)
+        stage = self.capture_max if self.carries_bytes else 0
+        self.scratch = [bytearray(stage) for _ in range(self.n_cpus)]
+        self.bounce = [bytearray(stage) for _ in range(self.n_tasks)]
 
         self.tasks = [Task(i, i % self.n_cpus) for i in range(self.n_tasks)]
         self.cpus = [Cpu(c) for c in range(self.n_cpus)]
@@ -291,8 +295,8 @@ class Reference(ProbeSteps):
     def start(self, cpu: int, task: Task, t: int):
         """``task`` gets ``cpu``: a context switch, then its next step."""
         c = self.cpus[cpu]
-        c.current = task.index
-        c.switches += 1
+        c.curr = task.index
+        c.nr_switches += 1
         task.state = "run"
         task.cpu = cpu
         task.last_preemptible = False
@@ -301,7 +305,7 @@ class Reference(ProbeSteps):
     def release(self, cpu: int, t: int):
         """The running task leaves ``cpu``; the first ready one gets it."""
         c = self.cpus[cpu]
-        c.current = None
+        c.curr = None
         if c.runqueue:
             self.start(cpu, self.tasks[c.runqueue.popleft()], t)
 
@@ -312,7 +316,7 @@ class Reference(ProbeSteps):
             hop = 1 + int(self.draw(task, S_WHERE) * (self.n_cpus - 1))
             cpu = (cpu + hop) % self.n_cpus
             task.cpu = cpu
-        if self.cpus[cpu].current is None:
+        if self.cpus[cpu].curr is None:
             self.start(cpu, task, t)
         else:
             task.state = "ready"
@@ -350,10 +354,10 @@ class Reference(ProbeSteps):
     def touch(self, task: Task, t: int, may_fault: bool, is_copy: bool):
         """Touch every page of the payload at ``t``: (minor ps, major ps,
         a page was missing and could not be faulted in)."""
-        if task.length == 0:
+        if task.payload_len == 0:
             return 0, 0, False
-        first = task.addr // PAGE
-        last = (task.addr + task.length - 1) // PAGE
+        first = task.user_addr // PAGE
+        last = (task.user_addr + task.payload_len - 1) // PAGE
         if is_copy and task.injected_kind:
             task.pages[0] = INJECTED      # forced at the first copy's first page
         minor = major = 0
@@ -425,11 +429,11 @@ class Reference(ProbeSteps):
         latency = t - task.start
         k["events"] += 1
         k["completed"] += 1
-        k["payload_bytes"] += task.length
+        k["payload_bytes"] += task.payload_len
         k["cpu_ps"] += task.cpu_ps
         if task.status != RECORDED:
             k["lost_events"] += 1
-        elif task.flags & F_DATA_MISSING:
+        elif task.record_flags & F_DATA_MISSING:
             k["data_missing"] += 1
         if task.injected_kind and task.pages[0] != INJECTED:
             k["inject_unapplied"] += 1    # no copy touched a user page
@@ -441,14 +445,14 @@ class Reference(ProbeSteps):
         k["max_preempt_section_ps"] = max(k["max_preempt_section_ps"], task.off_max)
         row = {
             "event": task.event, "task": task.index, "kind": task.kind,
-            "payload_len": task.length, "start_ps": task.start, "end_ps": t,
-            "reserve_cpu": task.res_cpu, "commit_cpu": task.commit_cpu,
-            "status": task.status, "flags": task.flags,
+            "payload_len": task.payload_len, "start_ps": task.start, "end_ps": t,
+            "reserve_cpu": task.reserve_cpu, "commit_cpu": task.commit_cpu,
+            "status": task.status, "flags": task.record_flags,
             "faults_minor": task.faults_minor, "faults_major": task.faults_major,
             "restarts": task.restarts, "retries": task.retries,
             "preempt_off_ps": task.off_sum, "preempt_section_ps": task.off_max,
             "pin_ps": task.pin if task.commit_cpu >= 0 else -1,
-            "cpu_ps": task.cpu_ps, "user_addr": task.addr}
+            "cpu_ps": task.cpu_ps, "user_addr": task.user_addr}
         self.rows.append(tuple(row[c] for c in EVENT_COLUMNS))
         task.state = "think"
         self.push(t + self.think_time(task, task.event, 1), task.index)

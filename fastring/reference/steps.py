@@ -70,7 +70,7 @@ class ProbeSteps:
         return self.cost["migrate_on"], task.pc + 1
 
     def op_kmalloc(self, task, t, op, arg, target, bound, slot):
-        if task.length == 0:
+        if task.payload_len == 0:
             return 0, task.pc + 1         # no payload to hold: no allocation
         self.k["kmallocs"] += 1
         return self.cost["kmalloc_kfree"], task.pc + 1
@@ -87,7 +87,7 @@ class ProbeSteps:
             return 0, nxt                 # a buffer's length is known
         if op == S.COPY_TO_SLOT and task.status != RECORDED:
             return 0, nxt                 # no slot: the copy is skipped
-        if is_copy and task.length == 0:
+        if is_copy and task.payload_len == 0:
             return 0, nxt                 # no payload: no copy_from_user
         if not task.resuming:
             minor, major, missing = self.touch(task, t, may_fault=arg == 0,
@@ -108,13 +108,13 @@ class ProbeSteps:
         c = self.cost
         dur = minor
         if op == S.STRNLEN:
-            dur += c["strnlen_byte"] * task.length
+            dur += c["strnlen_byte"] * task.payload_len
         elif op == S.FAULT_IN:
-            n_pages = 0 if task.length == 0 else (
-                (task.addr + task.length - 1) // PAGE - task.addr // PAGE + 1)
+            n_pages = 0 if task.payload_len == 0 else (
+                (task.user_addr + task.payload_len - 1) // PAGE - task.user_addr // PAGE + 1)
             dur += c["memcpy_call"] * n_pages
         else:
-            dur += c["copy_user_call"] + c["copy_user_byte"] * task.length \
+            dur += c["copy_user_call"] + c["copy_user_byte"] * task.payload_len \
                 + c["copy_from_user_extra"]
             dest = {S.COPY_TO_SLOT: SLOT, S.COPY_TO_SCRATCH: SCRATCH,
                     S.COPY_TO_BOUNCE: BOUNCE}[op]
@@ -124,8 +124,13 @@ class ProbeSteps:
     def copy_user(self, task: Task, dest: str):
         """The payload's bytes into ``dest``; zeros if a page was missing.
         Whether ``dest`` holds zeros belongs to ``dest`` alone."""
-        n = task.length
-        data = bytes(n) if task.missing else self.arena[task.addr:task.addr + n]
+        n = task.payload_len
+        if not self.carries_bytes:
+            data = b""                    # buffer.payload = "sizes"
+        elif task.missing:
+            data = bytes(n)
+        else:
+            data = self.arena[task.user_addr:task.user_addr + n]
         if dest == SLOT:
             self.write_payload(task, data, task.missing)
         elif dest == SCRATCH:
@@ -141,9 +146,9 @@ class ProbeSteps:
     def op_memcpy(self, task, t, op, arg, target, bound, slot):
         """memcpy from this CPU's scratch or the task's bounce buffer: the
         slot holds zeros (DATA_MISSING) exactly when the source did."""
-        if task.status != RECORDED or task.length == 0:
+        if task.status != RECORDED or task.payload_len == 0:
             return 0, task.pc + 1         # no slot, or nothing to copy
-        n = task.length
+        n = task.payload_len
         src = SCRATCH if op == S.MEMCPY_SCRATCH else BOUNCE
         data = self.scratch[task.cpu] if src == SCRATCH else self.bounce[task.index]
         self.write_payload(task, bytes(data[:n]), src in task.zeroed)
@@ -152,7 +157,7 @@ class ProbeSteps:
 
     def op_reserve(self, task, t, op, arg, target, bound, slot):
         c = self.cost
-        size = (self.header_size + task.length + 7) // 8 * 8
+        size = (self.header_size + task.payload_len + 7) // 8 * 8
         dur = c["clock_read"] + c["memcpy_byte"] * self.header_size
         if arg:                           # lock cmpxchg (lttng-ust)
             dur += c["atomic_cmpxchg"]
@@ -165,31 +170,31 @@ class ProbeSteps:
             task.status = LOSS_STATUS[where]
         else:
             task.status = RECORDED
-            task.res_buf = task.res_cpu = task.cpu
-            task.res_off = where
-            task.res_size = size
-            task.res_time = t
+            task.reserve_buf = task.reserve_cpu = task.cpu
+            task.buf_offset = where
+            task.slot_size = size
+            task.tsc = t
             p = buf.slot(where)
-            struct.pack_into(HEADER_FMT, buf.data, p, task.length, task.kind,
+            struct.pack_into(HEADER_FMT, buf.data, p, task.payload_len, task.kind,
                              0, t, task.event,
-                             task.addr, 0)
+                             task.user_addr, 0)
         return dur, task.pc + 1
 
     def op_rollback(self, task, t, op, arg, target, bound, slot):
         if task.status != RECORDED:
             return 0, task.pc + 1
-        how = "local" if task.cpu == task.res_buf else "remote"
-        self.buffers[task.res_buf].rollback_or_pad(task.res_off, task.res_size,
+        how = "local" if task.cpu == task.reserve_buf else "remote"
+        self.buffers[task.reserve_buf].rollback_or_pad(task.buf_offset, task.slot_size,
                                                    how, t)
-        task.res_size = -1
-        task.res_cpu = -1                 # a later reserve may be lost
-        task.flags &= ~F_DATA_MISSING
+        task.slot_size = -1
+        task.reserve_cpu = -1                 # a later reserve may be lost
+        task.record_flags &= ~F_DATA_MISSING
         return self.cost["local_cmpxchg"], task.pc + 1
 
     def op_commit(self, task, t, op, arg, target, bound, slot):
         if task.status != RECORDED:
             return 0, task.pc + 1
-        b = task.res_buf
+        b = task.reserve_buf
         moved = task.cpu != b
         if op == S.COMMIT_ATOMIC:
             how, dur = "atomic", self.cost["atomic_add"]
@@ -201,21 +206,21 @@ class ProbeSteps:
             self.k["atomic_ops"] += 1
         if moved:
             self.k["migrations"] += 1
-        self.buffers[b].commit(task.res_off, task.res_size, how, t)
-        task.pin = t - task.res_time
+        self.buffers[b].commit(task.buf_offset, task.slot_size, how, t)
+        task.pin = t - task.tsc
         self.hist["pin"][bin_of(task.pin)] += 1
         self.k["max_pin_ps"] = max(self.k["max_pin_ps"], task.pin)
         task.commit_cpu = task.cpu
-        task.res_size = -1
+        task.slot_size = -1
         return dur, task.pc + 1
 
     def op_read_cs(self, task, t, op, arg, target, bound, slot):
-        task.cs_snapshot = self.cpus[task.cpu].switches
+        task.cs_snapshot = self.cpus[task.cpu].nr_switches
         return self.cost["cs_count_read"], task.pc + 1
 
     def op_retry_if_cs(self, task, t, op, arg, target, bound, slot):
         nxt = task.pc + 1
-        if self.cpus[task.cpu].switches != task.cs_snapshot:
+        if self.cpus[task.cpu].nr_switches != task.cs_snapshot:
             if task.jumps[slot] < bound:
                 task.jumps[slot] += 1
                 task.retries += 1
@@ -243,16 +248,16 @@ class ProbeSteps:
         """Write the slot's payload; ``missing``: it stands for bytes that
         could not be read (zeros), so the record is flagged DATA_MISSING;
         else the flag is cleared (the slot now holds the real bytes)."""
-        buf = self.buffers[task.res_buf]
-        h = buf.slot(task.res_off) + self.header_size
+        buf = self.buffers[task.reserve_buf]
+        h = buf.slot(task.buf_offset) + self.header_size
         buf.data[h:h + len(data)] = bytes(len(data)) if missing else data
-        p = buf.slot(task.res_off) + H_FLAGS
+        p = buf.slot(task.buf_offset) + H_FLAGS
         (old,) = struct.unpack_from("<H", buf.data, p)
         new = old | F_DATA_MISSING if missing else old & ~F_DATA_MISSING
         struct.pack_into("<H", buf.data, p, new)
         if missing:
-            task.flags |= F_DATA_MISSING
+            task.record_flags |= F_DATA_MISSING
             task.zeroed.add(SLOT)
         else:
-            task.flags &= ~F_DATA_MISSING
+            task.record_flags &= ~F_DATA_MISSING
             task.zeroed.discard(SLOT)

@@ -6,18 +6,9 @@ import numpy as np
 from numba import njit
 
 from ..model.rng import S_ADDR, S_KIND, S_LEN, S_THINK, exponential, lognormal, u01
-from ..world.prepare import (KIND_GUIDE,
-    F_THINK,
-    P_ARENA,
-    P_CAPMAX,
-    P_EVENTS,
-    P_NKINDS,
-    P_SEED,
-    P_LOOPS,
-    P_TRACE,
-    PAYLOAD_NONE)
-from .layout import (T_EVENT, T_KIND, T_LEN, T_ADDR, T_PC, T_INJ_KIND, T_INJ_DELAY,
-                     T_PIN, T_START, T_COMMIT_CPU, T_SEQ, G_ISSUED, G_INJ, PG_UNSEEN)
+from ..world.prepare import (KIND_GUIDE, F_THINK, P_ARENA, P_CAPMAX, P_EVENTS, P_NKINDS, P_SEED,
+                     P_LOOPS, P_TRACE, PAYLOAD_NONE)
+from .layout import GLOBAL_ISSUED, GLOBAL_NEXT_INJECTION, PG_UNSEEN, ST_RECORDED
 
 
 # -- one syscall event ---------------------------------------------------------
@@ -58,7 +49,7 @@ def _trace_index(w, s, task):
     or -1 when it has replayed all of them ``P_LOOPS`` times."""
     first = w.tr_start[task]
     n = w.tr_start[task + 1] - first
-    seq = s.t[task, T_SEQ]
+    seq = s.task[task].seq
     if seq >= n * w.p[P_LOOPS]:
         return np.int64(-1)
     return first + seq % n
@@ -79,34 +70,67 @@ def _no_more(w, s, task):
     """Has this task issued its last event?"""
     if w.p[P_TRACE]:
         return _trace_index(w, s, task) < 0
-    return s.g[G_ISSUED] >= w.p[P_EVENTS]
+    return s.g[GLOBAL_ISSUED] >= w.p[P_EVENTS]
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _begin_event(tk):
+    """Everything per event starts afresh (as the reference's
+    ``Task.begin_event``; kept across events: state, cpu, buf_offset, tsc,
+    cs_snapshot, section_start, last_dur, last_preemptible, seq: a valid
+    program sets each before it reads it)."""
+    tk.start = -1                          # set by the probe's first step
+    tk.draws = 0
+    tk.pc = 0
+    tk.resuming = 0
+    tk.step_minor = 0
+    tk.injected_kind = 0
+    tk.injected_delay = 0
+    tk.record_flags = 0
+    tk.missing = 0
+    tk.zeroed = 0
+    tk.status = ST_RECORDED
+    tk.reserve_buf = -1
+    tk.reserve_cpu = -1
+    tk.commit_cpu = -1
+    tk.slot_size = -1
+    tk.pin = 0
+    tk.preempt_off = 0
+    tk.migrate_off = 0
+    tk.off_sum = 0
+    tk.off_max = 0
+    tk.cpu_ps = 0
+    tk.faults_minor = 0
+    tk.faults_major = 0
+    tk.restarts = 0
+    tk.retries = 0
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _issue(w, s, task, t):
     """The task's think time ended: it issues the next syscall event (the
     next of its capture when replaying, else drawn)."""
-    ev = s.g[G_ISSUED]
-    s.g[G_ISSUED] = ev + 1
-    s.t[task, T_EVENT] = ev
-    s.t[task, T_PC:T_PIN + 1] = 0
-    s.t[task, T_START:T_COMMIT_CPU + 1] = -1   # T_START: set when the probe runs
+    tk = s.task[task]
+    ev = s.g[GLOBAL_ISSUED]
+    s.g[GLOBAL_ISSUED] = ev + 1
+    tk.event = ev
+    _begin_event(tk)
     if w.p[P_TRACE]:
         i = _trace_index(w, s, task)
-        s.t[task, T_SEQ] += 1
+        tk.seq += 1
         kind, length, addr = w.tr_kind[i], w.tr_len[i], w.tr_addr[i]
     else:
         kind, length, addr = draw_event(w, ev, task)
-    s.t[task, T_KIND] = kind
-    s.t[task, T_LEN] = length
-    s.t[task, T_ADDR] = addr
+    tk.kind = kind
+    tk.payload_len = length
+    tk.user_addr = addr
     s.jumps[task, :] = 0
     s.pages[task, :] = PG_UNSEEN
-    i = s.g[G_INJ]
+    i = s.g[GLOBAL_NEXT_INJECTION]
     while i < w.inj_event.size and w.inj_event[i] < ev:
         i += 1
     if i < w.inj_event.size and w.inj_event[i] == ev:
-        s.t[task, T_INJ_KIND] = w.inj_kind[i]
-        s.t[task, T_INJ_DELAY] = w.inj_delay[i]
+        tk.injected_kind = w.inj_kind[i]
+        tk.injected_delay = w.inj_delay[i]
         i += 1
-    s.g[G_INJ] = i
+    s.g[GLOBAL_NEXT_INJECTION] = i

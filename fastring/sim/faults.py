@@ -6,29 +6,18 @@ import numpy as np
 from numba import njit
 
 from ..model.rng import S_EVICT, S_FAULT_NS, S_PAGE, exponential, lognormal, u01
-from ..world.prepare import (F_MAJOR,
-    F_MINOR,
-    F_PMAJ_MISSING,
-    F_PMAJOR,
-    F_PMINOR,
-    F_RECLAIM,
-    F_RESIDENCY,
-    F_SIGMA,
-    FAULT_MAJOR,
-    P_SEED,
-    P_FMODEL,
-    PAGE)
-from .layout import (T_EVENT, T_LEN, T_ADDR, T_FMINOR, T_FMAJOR, T_INJ_KIND,
-                     T_INJ_DELAY, K_FMINOR, K_FMAJOR, PG_UNSEEN, PG_IN, PG_MINOR,
+from ..world.prepare import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMINOR, F_RECLAIM,
+                     F_RESIDENCY, F_SIGMA, FAULT_MAJOR, P_SEED, P_FMODEL, PAGE)
+from .layout import (COUNT_FAULTS_MINOR, COUNT_FAULTS_MAJOR, PG_UNSEEN, PG_IN, PG_MINOR,
                      PG_MAJOR, PG_INJECTED)
 from .scheduler import _draw
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _service(w, s, task, major):
+def _service(w, tk, major):
     """Service time (ps) of one fault: lognormal around the configured median."""
     median = w.f[F_MAJOR] if major else w.f[F_MINOR]
-    x = lognormal(_draw(w, s, task, S_FAULT_NS), median, w.f[F_SIGMA])
+    x = lognormal(_draw(w, tk, S_FAULT_NS), median, w.f[F_SIGMA])
     return np.int64(x + 0.5)
 
 
@@ -58,13 +47,14 @@ def _touch(w, s, task, t, may_fault, is_copy):
     ``p_major_given_missing``. (The residency model folds reclaim into its
     pages' eviction times, see :func:`fastring.world.prepare`.)
     """
-    length = s.t[task, T_LEN]
+    tk = s.task[task]
+    length = np.int64(tk.payload_len)
     if length == 0:
         return np.int64(0), np.int64(0), False
-    first = s.t[task, T_ADDR] // PAGE
-    last = (s.t[task, T_ADDR] + length - 1) // PAGE
-    ev = s.t[task, T_EVENT]
-    if is_copy and s.t[task, T_INJ_KIND] != 0:
+    first = tk.user_addr // PAGE
+    last = (tk.user_addr + length - 1) // PAGE
+    ev = tk.event
+    if is_copy and tk.injected_kind != 0:
         s.pages[task, 0] = PG_INJECTED           # forced at the first copy's first page
     minor = np.int64(0)
     major = np.int64(0)
@@ -76,13 +66,13 @@ def _touch(w, s, task, t, may_fault, is_copy):
         state = s.pages[task, j]
         if reclaim and state == PG_IN and s.reclaim[task, j] <= t:
             # reclaimed since this event had it
-            state = PG_MAJOR if _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING] else PG_MINOR
+            state = PG_MAJOR if _draw(w, tk, S_PAGE) < w.f[F_PMAJ_MISSING] else PG_MINOR
             s.pages[task, j] = state
         elif state == PG_UNSEEN or (residency and state == PG_IN):
             if residency:
                 if s.resident[page] > t:
                     state = PG_IN
-                elif _draw(w, s, task, S_PAGE) < w.f[F_PMAJ_MISSING]:
+                elif _draw(w, tk, S_PAGE) < w.f[F_PMAJ_MISSING]:
                     state = PG_MAJOR
                 else:
                     state = PG_MINOR
@@ -90,7 +80,7 @@ def _touch(w, s, task, t, may_fault, is_copy):
                 state = bernoulli_page(w, ev, j)
                 if reclaim and state == PG_IN:
                     s.reclaim[task, j] = t + np.int64(
-                        exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
+                        exponential(_draw(w, tk, S_EVICT), w.f[F_RECLAIM]))
             s.pages[task, j] = state
         if state == PG_IN:
             continue
@@ -98,25 +88,25 @@ def _touch(w, s, task, t, may_fault, is_copy):
             missing = True
             continue
         if state == PG_INJECTED:
-            d = s.t[task, T_INJ_DELAY]
-            is_major = s.t[task, T_INJ_KIND] == FAULT_MAJOR
-            s.t[task, T_INJ_KIND] = 0
+            d = tk.injected_delay
+            is_major = tk.injected_kind == FAULT_MAJOR
+            tk.injected_kind = 0
         else:
             is_major = state == PG_MAJOR
-            d = _service(w, s, task, is_major)
+            d = _service(w, tk, is_major)
         if is_major:
             major += d
-            s.t[task, T_FMAJOR] += 1
-            s.k[K_FMAJOR] += 1
+            tk.faults_major += 1
+            s.k[COUNT_FAULTS_MAJOR] += 1
         else:
             minor += d
-            s.t[task, T_FMINOR] += 1
-            s.k[K_FMINOR] += 1
+            tk.faults_minor += 1
+            s.k[COUNT_FAULTS_MINOR] += 1
         s.pages[task, j] = PG_IN
         if residency:
             s.resident[page] = t + minor + major + np.int64(
-                exponential(_draw(w, s, task, S_EVICT), w.f[F_RESIDENCY]))
+                exponential(_draw(w, tk, S_EVICT), w.f[F_RESIDENCY]))
         elif reclaim:
             s.reclaim[task, j] = t + minor + major + np.int64(
-                exponential(_draw(w, s, task, S_EVICT), w.f[F_RECLAIM]))
+                exponential(_draw(w, tk, S_EVICT), w.f[F_RECLAIM]))
     return minor, major, missing

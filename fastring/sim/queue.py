@@ -1,9 +1,10 @@
 """The queue of pending happenings: a 4-ary heap of ``(time, code)`` pairs."""
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-from .layout import G_HEAP
+from .layout import GLOBAL_HEAP_LEN
 
 
 # -- the queue of pending happenings: (time, code), smallest first ------------
@@ -23,20 +24,25 @@ def _less(ta, va, tb, vb):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _put(ht, hv, i, t, v):
+    """Entry ``i`` holds the pair ``(t, v)``."""
+    ht[i] = t
+    hv[i] = v
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def heap_push(s, t, v):
     ht, hv = s.heap_t, s.heap_v
-    i = s.g[G_HEAP]
-    s.g[G_HEAP] = i + 1
+    i = s.g[GLOBAL_HEAP_LEN]
+    s.g[GLOBAL_HEAP_LEN] = i + 1
     while i > 0:
         parent = (i - 1) >> 2
         pt, pv = ht[parent], hv[parent]
         if not _less(t, v, pt, pv):
             break
-        ht[i] = pt
-        hv[i] = pv
+        _put(ht, hv, i, pt, pv)             # the parent moves down
         i = parent
-    ht[i] = t
-    hv[i] = v
+    _put(ht, hv, i, t, v)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -54,12 +60,9 @@ def _min_child(ht, hv, c, end):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def heap_pop(s):
-    ht, hv = s.heap_t, s.heap_v
-    n = s.g[G_HEAP] - 1
-    s.g[G_HEAP] = n
-    t0, v0 = ht[0], hv[0]
-    t, v = ht[n], hv[n]
+def _sift_down(ht, hv, n, t, v):
+    """Put ``(t, v)`` at the root of the ``n`` entries and move it down to
+    its place."""
     i = 0
     while True:
         c = 4 * i + 1
@@ -71,16 +74,37 @@ def heap_pop(s):
             c, ct, cv = _min_child(ht, hv, c, n)
         if not _less(ct, cv, t, v):
             break
-        ht[i] = ct
-        hv[i] = cv
+        _put(ht, hv, i, ct, cv)             # the smallest child moves up
         i = c
-    ht[i] = t
-    hv[i] = v
-    return t0, v0
+    _put(ht, hv, i, t, v)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def heap_pop(s):
+    ht, hv = s.heap_t, s.heap_v
+    n = s.g[GLOBAL_HEAP_LEN] - 1
+    s.g[GLOBAL_HEAP_LEN] = n
+    t0, v0 = ht[0], hv[0]
+    _sift_down(ht, hv, n, ht[n], hv[n])    # the last entry fills the root
+    return t0, np.int64(v0)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def heap_replace(s, t, v):
+    """Pop the smallest pair and push ``(t, v)``, which a pending pair comes
+    before (``heapq.heapreplace``): one short sift instead of two. A task
+    that must wait for an earlier happening is pushed at a time soon after
+    it, smaller than most pending pairs (tasks thinking, readers asleep), so
+    it settles near the root; at 1024 CPUs nearly every probe step waits so
+    (8 pops an event, against 2.3 at 4 CPUs), in a heap three times deeper."""
+    ht, hv = s.heap_t, s.heap_v
+    t0, v0 = ht[0], hv[0]
+    _sift_down(ht, hv, s.g[GLOBAL_HEAP_LEN], t, v)
+    return t0, np.int64(v0)
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def _pending_before(s, t, code):
     """Does a pending happening come before ``code``'s at ``t``? If not,
     running it now is the same as pushing and popping it."""
-    return s.g[G_HEAP] > 0 and not _less(t, code, s.heap_t[0], s.heap_v[0])
+    return s.g[GLOBAL_HEAP_LEN] > 0 and not _less(t, code, s.heap_t[0], s.heap_v[0])
