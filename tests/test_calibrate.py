@@ -10,6 +10,7 @@ import numba
 import pytest
 
 from fastring import calibrate
+from fastring.cli import commands as cli
 from fastring.world import costs
 
 # calibration measures compiled code: nothing to measure with the JIT off
@@ -147,7 +148,7 @@ def test_main_writes_profile(quick_results, tmp_path, capsys, monkeypatch):
         return quick_results
     monkeypatch.setattr(calibrate, "measure", fake_measure)
     out = tmp_path / "cal.toml"
-    assert calibrate.main(["--quick", "--repeats", "2", "--out", str(out)]) == 0
+    assert cli.main(["calibrate", "--quick", "--repeats", "2", "--out", str(out)]) == 0
     assert seen == {"repeats": 2, "quick": True}
     text = capsys.readouterr().out
     assert "atomic_add" in text and str(out) in text
@@ -155,9 +156,9 @@ def test_main_writes_profile(quick_results, tmp_path, capsys, monkeypatch):
     assert set(prof) == set(costs.COST_KEYS)
 
 
-def test_main_rejects_bad_repeats():
-    with pytest.raises(SystemExit):
-        calibrate.main(["--repeats", "0"])
+def test_main_rejects_bad_repeats(capsys):
+    assert cli.main(["calibrate", "--repeats", "0"]) == 2
+    assert "--repeats must be >= 1" in capsys.readouterr().err
 
 
 def test_calibrated_profile_changes_the_run_where_costs_differ(quick_results, tmp_path):

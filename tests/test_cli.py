@@ -1,9 +1,9 @@
 """Tests for the ``fastring`` command line (fastring.cli.commands)."""
+import dataclasses
 import io
 import os
 import subprocess
 import sys
-import types
 
 import pyarrow.parquet as pq
 import pytest
@@ -169,28 +169,35 @@ def test_help_subprocess():
     assert p.returncode == 0 and "COMMAND" in p.stdout and "run" in p.stdout
 
 
-def test_dispatch_sweep_and_calibrate(monkeypatch):
+def test_every_command_reaches_its_handler_through_the_one_tree(monkeypatch):
     seen = {}
 
-    def fake_main(name, rc):
-        def main(argv=None):
-            seen[name] = argv
-            return rc
-        return main
-    fake = types.ModuleType("fastring.sweep")
-    fake.main = fake_main("sweep", 0)
-    monkeypatch.setitem(sys.modules, "fastring.sweep", fake)
-    assert cli.main(["sweep", "grid.toml", "--workers", "2"]) == 0
-    assert seen["sweep"] == ["grid.toml", "--workers", "2"]
-    import fastring.calibrate
-    monkeypatch.setattr(fastring.calibrate, "main", fake_main("calibrate", 1))
-    assert cli.main(["calibrate", "--quick"]) == 1
-    assert seen["calibrate"] == ["--quick"]
+    def fake(command):
+        def handler(args):
+            seen[command.name] = args
+            return 7
+        return dataclasses.replace(command, handler=handler)
+    monkeypatch.setattr(cli, "COMMANDS", tuple(fake(c) for c in cli.COMMANDS))
+    assert cli.main(["sweep", "grid.toml", "--workers", "2"]) == 7
+    assert seen["sweep"].grid == "grid.toml" and seen["sweep"].workers == 2
+    assert cli.main(["--debug", "calibrate", "--quick"]) == 7
+    assert seen["calibrate"].quick and seen["calibrate"].debug
+    assert cli.main(["fit", "t.strace", "--cpus", "3"]) == 7 and seen["fit"].cpus == 3
+    assert cli.main(["sweep", "--bad"]) == 2          # argparse: bad input
+    assert cli.main(["nosuch"]) == 2
 
-    def exits(argv=None):
-        raise SystemExit(2)
-    fake.main = exits
-    assert cli.main(["sweep", "--bad"]) == 2
+
+@pytest.mark.parametrize("command", ["sweep", "calibrate"])
+def test_python_m_package_is_the_same_command(command):
+    """``python -m fastring.sweep`` is ``fastring sweep``: the same tree."""
+    own = subprocess.run([sys.executable, "-m", f"fastring.{command}", "--help"],
+                         capture_output=True, text=True, timeout=300)
+    assert own.returncode == 0, own.stderr
+    assert own.stdout == fastring(command, "--help").stdout
+    assert own.stdout.startswith(f"usage: fastring {command} ")
+    bad = subprocess.run([sys.executable, "-m", f"fastring.{command}", "--nosuch"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and f"fastring {command}: error: " in bad.stderr
 
 
 def test_dispatch_missing_module(monkeypatch, capsys):

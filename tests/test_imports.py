@@ -95,3 +95,24 @@ def test_every_module_imports_first_in_a_fresh_interpreter():
                            env={"PYTHONPATH": str(ROOT), "NUMBA_DISABLE_JIT": "1",
                                 "PATH": "/usr/bin:/bin"})
         assert r.returncode == 0, (first, r.stderr)
+
+
+def test_the_command_tree_imports_nothing_heavy():
+    """``fastring --help`` builds the tree from fastring.cli.commands: its
+    module-level imports, followed through fastring's modules, reach neither
+    numba nor pyarrow (each command imports what it needs when it runs)."""
+    mods = modules()
+    seen, todo = set(), ["fastring.cli.commands"]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(imports(name, mods))
+    assert "fastring.cli.run" in seen and "fastring.cli.sweep" in seen
+    for name in sorted(seen):
+        tree = ast.parse(mods[name][0].read_text())
+        top = {a.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import)
+               for a in node.names}
+        top |= {(node.module or "").split(".")[0] for node in tree.body
+                if isinstance(node, ast.ImportFrom) and not node.level}
+        assert not top & {"numba", "numpy", "pyarrow"}, (name, top)

@@ -178,3 +178,20 @@ def test_read_hive_partitioned_dataset(small, tmp_path):
 def test_read_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="runs"):
         R.read(tmp_path)
+
+
+def test_run_to_dir_refuses_a_run_too_big_before_any_file(tmp_path, monkeypatch):
+    """What ``fastring run`` relies on: the size check (``force``) before the
+    directory is made, ``before_run`` once it is ready, ``jobs`` passed on."""
+    from fastring.sim import estimate
+    monkeypatch.setattr(estimate, "WORK_LIMIT_S", 1e-9)
+    out = tmp_path / "new" / "out"
+    with pytest.raises(ConfigError, match="--force"):
+        R.run_to_dir(out, overrides=SMALL)
+    assert not (tmp_path / "new").exists()
+    seen = []
+    res, paths = R.run_to_dir(out, overrides=SMALL, force=True, jobs=2,
+                              before_run=lambda cfg: seen.append(
+                                  (out.is_dir(), os.listdir(out), cfg["run"]["events"])))
+    assert seen == [(True, [], 2000)]
+    assert sorted(paths) == ["buffers", "runs"] and res.runs.num_rows == 2

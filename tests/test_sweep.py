@@ -14,8 +14,15 @@ import pytest
 import fastring
 from fastring import _toml
 from fastring import sweep as SW
+from fastring.cli import commands as cli
+from fastring.io.progress import CellProgress
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def sweep_cli(argv):
+    """``fastring sweep ARGV...``: its exit status."""
+    return cli.main(["sweep", *argv])
 
 GRID = """\
 # a tiny 2x2 grid
@@ -137,7 +144,7 @@ def test_resume_recomputes_only_the_missing_cell(grid_file, tmp_path):
     victim = grid.cells[2]
     (out / f"runs/strategy=copy_then_commit/cell-{victim.id}.parquet").unlink()
 
-    assert SW.main([str(grid_file), "--out", str(out), "--workers", "1"]) == 0
+    assert sweep_cli([str(grid_file), "--out", str(out), "--workers", "1"]) == 0
     after = files(out)
     assert sorted(after) == sorted(before)
     for name, mtime in after.items():
@@ -181,7 +188,7 @@ def test_interrupted_sweep_resumes(grid_file, tmp_path, monkeypatch):
 
 def test_a_different_grid_needs_force(grid_file, tmp_path, capsys):
     out = tmp_path / "sweep"
-    assert SW.main([str(grid_file), "--out", str(out), "--workers", "1"]) == 0
+    assert sweep_cli([str(grid_file), "--out", str(out), "--workers", "1"]) == 0
     # the same grid, reformatted and with its axes in another order: resumes
     same = write(tmp_path / "same.toml", (
         '[axes]\n"buffer.mode" = ["discard", "overwrite"]\n'
@@ -189,15 +196,15 @@ def test_a_different_grid_needs_force(grid_file, tmp_path, capsys):
         '[run]\nstrategies = ["nofault", "copy_then_commit"]\nevents = 2000\n'
         '[buffer]\nsubbuf_size = 4096\n'))
     before = (out / "manifest.json").read_bytes()
-    assert SW.main([str(same), "--out", str(out), "--workers", "1"]) == 0
+    assert sweep_cli([str(same), "--out", str(out), "--workers", "1"]) == 0
     assert (out / "manifest.json").read_bytes() == before   # nothing to do: untouched
     # another grid
     other = write(tmp_path / "other.toml", GRID.replace("1e-2]", "1e-3]"))
     capsys.readouterr()
-    assert SW.main([str(other), "--out", str(out), "--workers", "1"]) == 2
+    assert sweep_cli([str(other), "--out", str(out), "--workers", "1"]) == 2
     assert "different grid" in capsys.readouterr().err
     assert len(files(out)) == 8
-    assert SW.main([str(other), "--out", str(out), "--workers", "1", "--force"]) == 0
+    assert sweep_cli([str(other), "--out", str(out), "--workers", "1", "--force"]) == 0
     assert len(files(out)) == 8
     assert {r["faults.p_major"] for r in SW.read(out).to_pylist()} == {1e-4, 1e-3}
     assert len(manifest(out)["sweeps"]) == 1
@@ -208,7 +215,7 @@ def test_a_different_grid_needs_force(grid_file, tmp_path, capsys):
 def test_an_invalid_value_fails_its_cell_alone(tmp_path, capsys):
     grid = write(tmp_path / "g.toml", GRID.replace("[1e-4, 1e-2]", "[1e-4, 2.0]"))
     out = tmp_path / "sweep"
-    assert SW.main([str(grid), "--out", str(out), "--workers", "1"]) == 1
+    assert sweep_cli([str(grid), "--out", str(out), "--workers", "1"]) == 1
     err = capsys.readouterr().err
     assert "FAILED cell" in err and "faults.p_major=2.0" in err
     assert "faults.p_major: must be a number in [0, 1], got 2.0" in err
@@ -238,7 +245,7 @@ def test_a_cell_that_raises_fails_alone_and_is_retried(grid_file, tmp_path,
 
     out = tmp_path / "sweep"
     monkeypatch.setattr(fastring.api, "run", flaky)
-    assert SW.main([str(grid_file), "--out", str(out), "--workers", "1"]) == 1
+    assert sweep_cli([str(grid_file), "--out", str(out), "--workers", "1"]) == 1
     assert "RuntimeError: simulated engine crash" in capsys.readouterr().err
     (failure,) = json.loads((out / SW.FAILURES_FILE).read_text())
     assert failure["stage"] == "run"
@@ -247,7 +254,7 @@ def test_a_cell_that_raises_fails_alone_and_is_retried(grid_file, tmp_path,
     assert "simulated engine crash" in failure["traceback"]
     assert len(files(out)) == 6
     monkeypatch.setattr(fastring.api, "run", real)
-    assert SW.main([str(grid_file), "--out", str(out), "--workers", "1"]) == 0
+    assert sweep_cli([str(grid_file), "--out", str(out), "--workers", "1"]) == 0
     assert manifest(out)["sweeps"][-1]["computed"] == [failure["cell"]]
     assert json.loads((out / SW.FAILURES_FILE).read_text()) == []
 
@@ -268,7 +275,7 @@ def test_a_bad_grid_is_rejected_up_front(tmp_path, capsys, axes, message):
     text = GRID.split("[axes]")[0] + (f"[axes]\n{axes}\n" if axes else "")
     grid = write(tmp_path / "g.toml", text)
     out = tmp_path / "sweep"
-    assert SW.main([str(grid), "--out", str(out)]) == 2
+    assert sweep_cli([str(grid), "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
     with pytest.raises(SW.GridError, match="."):
@@ -277,13 +284,13 @@ def test_a_bad_grid_is_rejected_up_front(tmp_path, capsys, axes, message):
 
 def test_bad_options(grid_file, tmp_path, capsys, monkeypatch):
     out = tmp_path / "sweep"
-    assert SW.main([str(grid_file), "--out", str(out), "--scheduler", "nowhere"]) == 2
+    assert sweep_cli([str(grid_file), "--out", str(out), "--scheduler", "nowhere"]) == 2
     assert "tcp://HOST:PORT" in capsys.readouterr().err
-    assert SW.main([str(grid_file), "--out", str(out), "--workers", "0"]) == 2
-    assert SW.main([str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
+    assert sweep_cli([str(grid_file), "--out", str(out), "--workers", "0"]) == 2
+    assert sweep_cli([str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     assert "cannot read" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "distributed", None)    # not installed
-    assert SW.main([str(grid_file), "--out", str(out), "--scheduler", "local"]) == 2
+    assert sweep_cli([str(grid_file), "--out", str(out), "--scheduler", "local"]) == 2
     assert "pip install 'fastring[dask]'" in capsys.readouterr().err
     assert not out.exists()
 
@@ -371,7 +378,7 @@ def test_progress_bar_draws_only_on_a_terminal():
             pass
 
     tty = Tty()
-    bar = SW._Progress(4, 1, True, stream=tty)
+    bar = CellProgress(4, 1, True, stream=tty)
     bar.update(True)
     bar.update(False)
     bar.close()
@@ -381,10 +388,21 @@ def test_progress_bar_draws_only_on_a_terminal():
     assert text.endswith("\n")
     quiet = Tty()
     quiet.isatty = lambda: False
-    bar = SW._Progress(4, 0, True, stream=quiet)
+    bar = CellProgress(4, 0, True, stream=quiet)
     bar.update(True)
     bar.close()
     assert quiet == []
+
+
+@pytest.mark.parametrize("cols", range(4, 100, 3))
+def test_progress_line_fits_and_never_cuts_a_number(cols):
+    bar = CellProgress(1000, 0, False)
+    bar.done, bar.failed, bar.t0 = 123, 4, 0.0
+    full, line = (bar.fit(bar.forms(3725.0, c), c) for c in (1000, cols))
+    assert full == ("sweep [##..................]  12% 123/1000 cells (4 failed) "
+                    "| 1h02m elapsed, ~7h22m left")
+    assert len(line) <= max(cols - 1, 4) and "%" in line
+    assert set(line.split()) <= set(full.split())
 
 
 def test_the_example_grid_is_valid():

@@ -1,4 +1,5 @@
-"""``fastring calibrate``: measure a cost profile on the host it runs on.
+"""Measure a cost profile on the host it runs on (the command line,
+``fastring calibrate``, is :mod:`fastring.cli.calibrate`).
 
 The built-in ``default`` profile (:mod:`fastring.costs`) comes from published
 figures. This module measures the primitives it can reproduce in user space,
@@ -93,47 +94,9 @@ file lists them in a comment.
 """
 from __future__ import annotations
 
-import argparse
-import sys
-
 from .atomics import atomic_add_threads
 from .guards import CalibrationError, check_atomic_asm
 from .profile import format_table, measure, write_profile
 
-__all__ = ["measure", "write_profile", "format_table", "main",
+__all__ = ["measure", "write_profile", "format_table",
            "check_atomic_asm", "atomic_add_threads", "CalibrationError"]
-
-
-def main(argv=None) -> int:
-    """``fastring calibrate [--out FILE] [--quick] [--repeats N]``."""
-    ap = argparse.ArgumentParser(
-        prog="fastring calibrate",
-        description="Measure primitive costs (atomics, cmpxchg, memcpy, "
-                    "malloc+free, clock read, minor fault) on this host and "
-                    "write a cost profile that costs.profile = FILE loads.")
-    ap.add_argument("--out", default="calibrated.toml", metavar="FILE",
-                    help="profile file to write (default: %(default)s)")
-    ap.add_argument("--quick", action="store_true",
-                    help="fewer, shorter runs: rougher figures in seconds")
-    ap.add_argument("--repeats", type=int, default=None, metavar="N",
-                    help="runs per figure, median taken (default: 31, "
-                         "7 with --quick)")
-    args = ap.parse_args(argv)
-    if args.repeats is not None and args.repeats < 1:
-        ap.error("--repeats must be >= 1")
-    try:
-        results = measure(repeats=args.repeats, quick=args.quick)
-    except CalibrationError as exc:
-        print(f"fastring calibrate: {exc}", file=sys.stderr)
-        return 1
-    print(format_table(results))
-    path = write_profile(results, args.out)
-    print()
-    print(f"wrote {path} ({results['params']['elapsed_s']:.1f} s); use it "
-          f"with costs.profile = \"{path}\"")
-    mf = results["measured"].get("minor_fault")
-    if mf is not None:
-        print(f"hint: minor page fault median {mf['median']:.0f} ns: set "
-              f"faults.minor_ns = {round(mf['median'])} in your run config "
-              f"(--set faults.minor_ns={round(mf['median'])})")
-    return 0

@@ -1,6 +1,6 @@
 """``python -m fastring.calibrate``: the same as ``fastring calibrate``."""
 import sys
 
-from fastring.calibrate import main
+from ..cli.commands import main
 
-sys.exit(main())
+sys.exit(main(["calibrate", *sys.argv[1:]]))

@@ -250,25 +250,34 @@ def _empty_events(cfg: dict) -> pa.Table:
 
 def run_to_dir(out_dir, config=None, *, overrides: Iterable[str] = (),
                events: bool = False, progress: Callable | None = None,
-               compression: str = COMPRESSION) -> tuple[Results, dict[str, Path]]:
-    """Run ``config`` (as :func:`fastring.run`) and write its tables into
-    ``out_dir``; with ``events``, the per-event rows are streamed into
-    ``events.parquet`` as they are produced (``Results.events`` stays None).
+               compression: str = COMPRESSION, jobs: int | None = 1,
+               force: bool = False, before_run: Callable[[dict], None] | None = None,
+               ) -> tuple[Results, dict[str, Path]]:
+    """Run ``config`` (as :func:`fastring.run`, with its ``progress``, ``jobs``
+    and ``force``) and write its tables into ``out_dir``; with ``events``, the
+    per-event rows are streamed into ``events.parquet`` as they are produced
+    (``Results.events`` stays None). This is what ``fastring run`` does.
 
-    The config is validated before anything is created: a bad config raises
-    :class:`~fastring.config.ConfigError` (or
-    :class:`~fastring.strategies.ProgramError`) and touches no file. Returns
-    the results and name -> path of the files written.
+    The config is validated, and a run estimated too big for this machine
+    refused (unless ``force``), before anything is created: a bad config
+    raises :class:`~fastring.config.ConfigError` (or
+    :class:`~fastring.strategies.ProgramError`) and touches no file.
+    ``before_run(cfg)`` is called once the output directory is ready, just
+    before the run (``fastring run`` compiles the kernels there, so that its
+    progress bar times the simulation only). Returns the results and name ->
+    path of the files written.
     """
     from .. import config as C
     from ..model import strategies as S
-    from ..api import run
+    from ..api import check, run
 
     cfg = C.load(config, overrides)
-    S.programs(cfg)
+    check(cfg, S.programs(cfg), force=force)
     with ResultsWriter(out_dir, config=cfg, events=events,
                        compression=compression) as w:
-        res = run(cfg, progress=progress,
+        if before_run is not None:
+            before_run(cfg)
+        res = run(cfg, progress=progress, jobs=jobs, force=force,
                   on_batch=w.write_batch if events else None)
         paths = w.finish(res)
     return res, paths

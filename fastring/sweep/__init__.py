@@ -91,23 +91,20 @@ Where cells run
     optional extra ``fastring[dask]``. Results always come back to the calling
     process, which writes them, so remote workers need no shared filesystem.
 
-Exit status of ``fastring sweep``: 0 every cell done; 1 some cells failed
-(the others are written); 2 the grid or the command line was rejected,
-nothing ran; 130 interrupted (completed cells are kept; run again to resume).
+The command line (``fastring sweep``, ``python -m fastring.sweep``) is
+:mod:`fastring.cli.sweep`.
 """
 from __future__ import annotations
 
-from .cli import build_parser, main
 from .executors import default_workers
 from .grid import (COMPRESSION, DEFAULT_OUT, FAILURES_FILE, GRID_FILE, HOST_COLUMNS,
                    MANIFEST_FILE, MANIFEST_FORMAT, RUNS_DIR, Cell, Grid, GridError,
                    SweepError, cell_id, cell_seed, load_grid)
 from .output import Outcome, _write_cell, read
-from .progress import _Progress
 from .runner import run_sweep, sweep
 
-__all__ = ["build_parser", "main", "default_workers", "COMPRESSION", "DEFAULT_OUT",
+__all__ = ["default_workers", "COMPRESSION", "DEFAULT_OUT",
            "FAILURES_FILE", "GRID_FILE", "HOST_COLUMNS", "MANIFEST_FILE",
            "MANIFEST_FORMAT", "RUNS_DIR", "Cell", "Grid", "GridError", "SweepError",
            "cell_id", "cell_seed", "load_grid", "Outcome", "read", "run_sweep",
-           "sweep", "_Progress", "_write_cell"]
+           "sweep", "_write_cell"]

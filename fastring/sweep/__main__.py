@@ -1,6 +1,6 @@
 """``python -m fastring.sweep``: the same as ``fastring sweep``."""
 import sys
 
-from .cli import main
+from ..cli.commands import main
 
-sys.exit(main())
+sys.exit(main(["sweep", *sys.argv[1:]]))

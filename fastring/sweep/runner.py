@@ -19,7 +19,7 @@ from .grid import (DEFAULT_OUT, GRID_FILE, MANIFEST_FILE, FAILURES_FILE,
 from .executors import (_failed, default_workers, _run_serial, _run_processes,
                         _import_distributed, _dask_client, _run_dask)
 from . import output   # output._write_cell: tests interrupt a sweep there
-from .progress import _Progress
+from ..io.progress import CellProgress
 from ..io.atomic import write_atomic as _write_atomic
 from .output import (_cell_done, _read_cells, _grid_meta,
                      _now, _prepare_out, Outcome, _failure_record)
@@ -118,7 +118,7 @@ def run_sweep(grid, out=None, scheduler=None, workers=None, progress=True,
 
         save_manifest()
         save_failures()
-        bar = _Progress(len(todo), len(skipped), progress)
+        bar = CellProgress(len(todo), len(skipped), progress)
         outcome = Outcome(out, grid, None, skipped=skipped)
 
         def on_done(cell: Cell, result: dict):

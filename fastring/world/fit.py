@@ -1,5 +1,6 @@
-"""``fastring fit TRACE [--out FILE.toml]``: a synthetic workload with a
-capture's statistics, for runs of any length.
+"""A synthetic workload with a capture's statistics, for runs of any length
+(the command line, ``fastring fit TRACE [--out FILE.toml]``, is
+:mod:`fastring.cli.fit`).
 
 What it fits (from :mod:`fastring.world.strace` and :mod:`fastring.world.capture`):
 
@@ -21,19 +22,11 @@ The file it writes is a partial config: ``fastring run --config FILE``
 """
 from __future__ import annotations
 
-import argparse
-import math
-import os
-import sys
-
 import numpy as np
 
 from .. import _toml
-from ..io.atomic import write_atomic
 from .capture import kind_payloads, raw_lengths
-from .strace import Capture, TraceError, parse
-
-PROG = "fastring fit"
+from .strace import Capture, parse
 
 
 def fit_mix(cap: Capture) -> dict[str, dict]:
@@ -130,52 +123,3 @@ def default_mix_toml() -> str:
                    "The default syscall mix: fit_mix of fastring/data/python.strace.gz\n"
                    "(regenerate: python -c 'import fastring.world.fit as f; "
                    "print(f.default_mix_toml(), end=\"\")' > fastring/data/default_mix.toml)")
-
-
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        prog=PROG, description="Fit a synthetic workload (syscall mix, payload "
-        "lengths, think time, tasks) to an strace capture (strace -f -tt|-ttt "
-        "-T -s N [-yy] -o FILE CMD; plain or gzip) and print what it found.",
-        epilog="Exit status: 0 success, 2 bad input (not strace output, empty "
-               "capture, unwritable --out).")
-    ap.add_argument("trace", metavar="TRACE", help="the strace capture")
-    ap.add_argument("--out", metavar="FILE.toml",
-                    help="write the fitted config there (load it with fastring "
-                         "run --config FILE.toml)")
-    ap.add_argument("--cpus", type=int, default=4, metavar="N",
-                    help="machine.n_cpus the tasks are spread over (default 4)")
-    ap.add_argument("--skip-bad", action="store_true",
-                    help="skip (and count) lines that are not strace output "
-                         "instead of stopping at the first one")
-    try:
-        args = ap.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    if args.cpus < 1:
-        print(f"{PROG}: --cpus: must be >= 1, got {args.cpus}", file=sys.stderr)
-        return 2
-    try:
-        cap = parse(args.trace, args.skip_bad)
-    except TraceError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    cfg = fit(cap, args.cpus)
-    print(summary(cap, cfg))
-    if args.out:
-        header = (f"fitted by `fastring fit` from {os.path.basename(args.trace)}: "
-                  f"{len(cap)} syscalls, {len(cap.pids)} pids")
-        try:
-            write_atomic(args.out, to_toml(cfg, header))
-        except OSError as exc:
-            print(f"{PROG}: error: --out {args.out}: {exc.strerror or exc}",
-                  file=sys.stderr)
-            return 2
-        print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
