@@ -21,7 +21,6 @@ interrupted (Ctrl-C), 143 when terminated (SIGTERM, handled the same way).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -266,7 +265,9 @@ OPTION_KEYS = (("--strategy", "strategies", "run.strategies"),
                ("--seed", "seed", "run.seed"))
 
 
-def _overrides(args) -> list[str]:
+def _overrides(args) -> list:
+    """``--set`` texts, then the options' values as (key, value) pairs: the
+    config takes those as they are (no list re-parsed from text)."""
     out = list(args.sets)
     for item in out:
         key, eq, _ = item.partition("=")
@@ -283,7 +284,7 @@ def _overrides(args) -> list[str]:
                 else f"{option} {value}"
             raise UsageError(f"{shown} and --set {keys[key]} both set {key}; "
                              f"give one of them")
-        out.append(f"{key}=" + (json.dumps(value) if isinstance(value, list) else str(value)))
+        out.append((key, value))
     return out
 
 
@@ -302,7 +303,6 @@ def _check_format(args) -> None:
 
 def cmd_run(args) -> int:
     from .. import config as C
-    from ..model import strategies as S
     from ..api import check, run as run_sim
     from ..io.progress import ProgressBar, warm_up
     from ..report import columns_for, render, unit_symbol, verdict_lines
@@ -311,7 +311,7 @@ def cmd_run(args) -> int:
     _check_format(args)
     columns = _columns(args)
     cfg = C.load(args.config, _overrides(args))       # bad input: before any file
-    check(cfg, S.programs(cfg), force=args.force)     # too big: before any file
+    check(cfg, force=args.force)                      # too big: before any file
     names = cfg["run"]["strategies"]
     with ResultsWriter(args.out, config=cfg, events=args.events_table) as w:
         tiny = warm_up(cfg, force=args.force)  # compile or load the kernels
@@ -378,7 +378,7 @@ def cmd_config(args) -> int:
         if "preset" not in (C.SCHEMA.get("tracer") or {}):
             raise UsageError(f"--preset {args.preset}: this version of fastring "
                              f"has no tracer presets (no tracer.preset key)")
-        overrides.insert(0, f"tracer.preset={json.dumps(args.preset)}")
+        overrides.insert(0, ("tracer.preset", args.preset))
     cfg = C.load(args.config, overrides)
     sys.stdout.write(config_toml(cfg))
     return EXIT_OK
@@ -386,13 +386,12 @@ def cmd_config(args) -> int:
 
 def cmd_strategies(args) -> int:
     from .. import config as C
-    from ..model.strategies import BUILTIN, describe, programs
+    from ..model.strategies import NAMES, describe, program_of
     cfg = C.load(args.config, _overrides(args))
-    names = [*BUILTIN, *cfg["strategies"]]
-    programs({**cfg, "run": {**cfg["run"], "strategies": names}})   # all valid
+    names = [*NAMES, *cfg["strategies"]]
+    C.programs(cfg, names)                        # all valid, not only run's
     for name in names:
-        program = (cfg["strategies"][name]["program"] if name in cfg["strategies"]
-                   else BUILTIN[name][1])
+        program = program_of(name, cfg)
         origin = "defined in the config" if name in cfg["strategies"] else "built in"
         print(f"{name} ({origin})")
         import textwrap

@@ -255,16 +255,14 @@ def run_to_dir(out_dir, config=None, *, overrides: Iterable[str] = (),
     ``events.parquet`` as they are produced (``Results.events`` stays None).
 
     The config is validated before anything is created: a bad config raises
-    :class:`~fastring.config.ConfigError` (or
-    :class:`~fastring.strategies.ProgramError`) and touches no file. Returns
+    :class:`~fastring.config.ConfigError` (a bad program:
+    :class:`~fastring.strategies.ProgramError`, one too) and touches no file. Returns
     the results and name -> path of the files written.
     """
     from .. import config as C
-    from ..model import strategies as S
     from ..api import run
 
-    cfg = C.load(config, overrides)
-    S.programs(cfg)
+    cfg = C.load(config, overrides)      # checks and compiles; run() reuses it
     with ResultsWriter(out_dir, config=cfg, events=events,
                        compression=compression) as w:
         res = run(cfg, progress=progress,

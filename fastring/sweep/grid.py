@@ -204,7 +204,7 @@ def load_grid(source) -> Grid:
         cell = Cell(index, cell_id(params), params, cs, overrides)
         try:
             cfg = C.load(base, [*overrides, f"run.seed={cs}"])
-            api.check(cfg, S.programs(cfg))   # as fastring.run does
+            api.check(cfg)                    # as fastring.run does
             cell.config = cfg
         except (ConfigError, S.ProgramError) as exc:
             cell.error = str(exc)
