@@ -104,6 +104,13 @@ def measure_simpy(events: int, strategy: str, overrides=(), repeats: int = 1):
     return wall, events / wall, runs[-1]
 
 
+def engine_over(measure, events: int, strategy: str) -> float:
+    """Engine events/s over those of the baseline ``measure`` (one of the
+    ``measure_*`` above), both measured now, in this process."""
+    return (measure_engine(events, strategy)[1]
+            / measure(events, strategy)[1])
+
+
 def _fmt(v):
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:,.1f}"
@@ -138,24 +145,20 @@ def main(argv=None) -> int:
     wall, eps, eng = measure_engine(events, a.strategy, a.set, a.repeats)
     rows.append(("engine (numba)", events, wall, eps, eng, f"median of {a.repeats}"))
     results = {"engine": eng}
-    if not a.no_reference:
-        try:
-            wall, ref_eps, ref = measure_reference(events, a.strategy, a.set,
-                                                   a.baseline_repeats)
-            rows.append(("reference (pure Python)", events, wall, ref_eps, ref,
-                         f"median of {a.baseline_repeats}"))
-            results["reference"] = reference_summary(ref)
-        except NotImplementedError as exc:
-            rows.append(("reference (pure Python)", events, math.nan, math.nan, None, str(exc)))
+    baselines = [] if a.no_reference else [
+        ("reference (pure Python)", "reference", events, measure_reference,
+         NotImplementedError, reference_summary)]
     if not a.no_simpy:
+        baselines.append(("SimPy model", "simpy", simpy_events, measure_simpy,
+                          ImportError, dict))
+    for name, key, n, measure, missing, summary in baselines:
         try:
-            wall, sp_eps, sp = measure_simpy(simpy_events, a.strategy, a.set,
-                                             a.baseline_repeats)
-            rows.append(("SimPy model", simpy_events, wall, sp_eps, sp,
-                         f"median of {a.baseline_repeats}"))
-            results["simpy"] = sp
-        except ImportError as exc:
-            rows.append(("SimPy model", simpy_events, math.nan, math.nan, None, str(exc)))
+            wall, b_eps, res = measure(n, a.strategy, a.set, a.baseline_repeats)
+        except missing as exc:
+            rows.append((name, n, math.nan, math.nan, None, str(exc)))
+            continue
+        rows.append((name, n, wall, b_eps, res, f"median of {a.baseline_repeats}"))
+        results[key] = summary(res)
 
     print(f"{'':26s} {'events':>10s} {'wall s':>9s} {'events/s':>12s} "
           f"{'engine / it':>12s}  note")

@@ -24,7 +24,7 @@ import statistics
 
 from . import _common as common
 from . import bare_loop, simpy_model
-from .baselines import measure_engine, measure_reference, measure_simpy
+from .baselines import engine_over, measure_engine, measure_reference, measure_simpy
 
 EVENTS = common.BASELINE_EVENTS
 STRATEGY = common.BASELINE_STRATEGY
@@ -38,9 +38,7 @@ class ReferenceBaseline:
         common.warm_up()
 
     def track_engine_over_reference(self):
-        _, engine_eps, _ = measure_engine(EVENTS, STRATEGY)
-        _, ref_eps, _ = measure_reference(EVENTS, STRATEGY)
-        return engine_eps / ref_eps
+        return engine_over(measure_reference, EVENTS, STRATEGY)
     track_engine_over_reference.unit = "ratio"
 
 
@@ -53,9 +51,7 @@ class SimpyBaseline:
         common.warm_up()
 
     def track_engine_over_simpy(self):
-        _, engine_eps, _ = measure_engine(EVENTS, STRATEGY)
-        _, simpy_eps, _ = measure_simpy(EVENTS, STRATEGY)
-        return engine_eps / simpy_eps
+        return engine_over(measure_simpy, EVENTS, STRATEGY)
     track_engine_over_simpy.unit = "ratio"
 
     def track_simpy_events_per_s(self):

@@ -21,6 +21,16 @@ def _ratio(num, den):
     return num / den if den else 0.0
 
 
+def _column(name: str, column: str, unit: str):
+    """A ``track_`` method returning one ``runs`` column of the cached run
+    (asv names a benchmark after ``__name__``: it is the attribute's)."""
+    def track(self, runs, strategy, p_major, n_cpus):
+        return runs[strategy, p_major, n_cpus][column]
+    track.__name__ = track.__qualname__ = name
+    track.unit = unit
+    return track
+
+
 class SimulatedMetrics:
     params = (common.STRATEGIES, P_MAJOR, N_CPUS)
     param_names = ("strategy", "p_major", "n_cpus")
@@ -37,26 +47,17 @@ class SimulatedMetrics:
                     out[strategy, p_major, n_cpus] = Simulation(cfg, strategy).run()
         return out
 
-    def track_latency_p99(self, runs, strategy, p_major, n_cpus):
-        return runs[strategy, p_major, n_cpus]["latency_p99_ns"]
-    track_latency_p99.unit = "ns"
-
-    def track_preempt_off_max(self, runs, strategy, p_major, n_cpus):
-        return runs[strategy, p_major, n_cpus]["preempt_off_max_ns"]
-    track_preempt_off_max.unit = "ns"
-
-    def track_pin_p99(self, runs, strategy, p_major, n_cpus):
-        return runs[strategy, p_major, n_cpus]["pin_p99_ns"]
-    track_pin_p99.unit = "ns"
+    track_latency_p99 = _column("track_latency_p99", "latency_p99_ns", "ns")
+    track_preempt_off_max = _column("track_preempt_off_max", "preempt_off_max_ns", "ns")
+    track_pin_p99 = _column("track_pin_p99", "pin_p99_ns", "ns")
+    track_data_missing = _column("track_data_missing", "data_missing", "events")
+    track_tracer_ns_per_event = _column("track_tracer_ns_per_event",
+                                        "cpu_ns_per_event", "ns/event")
 
     def track_lost_events(self, runs, strategy, p_major, n_cpus):
         r = runs[strategy, p_major, n_cpus]
         return r["events"] - r["recorded"]
     track_lost_events.unit = "events"
-
-    def track_data_missing(self, runs, strategy, p_major, n_cpus):
-        return runs[strategy, p_major, n_cpus]["data_missing"]
-    track_data_missing.unit = "events"
 
     def track_copy_amplification(self, runs, strategy, p_major, n_cpus):
         """Bytes copied per payload byte (2 for the bounce strategies)."""
@@ -71,6 +72,3 @@ class SimulatedMetrics:
                       r["commits_local"] + r["commits_remote"] + r["commits_atomic"])
     track_remote_commit_ratio.unit = "ratio"
 
-    def track_tracer_ns_per_event(self, runs, strategy, p_major, n_cpus):
-        return runs[strategy, p_major, n_cpus]["cpu_ns_per_event"]
-    track_tracer_ns_per_event.unit = "ns/event"

@@ -11,36 +11,25 @@ zero-filled (data_missing, the fate of ``nofault``), as a fraction of events.
 """
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from fastring.sweep import read  # noqa: E402
+from _sweep_plot import lost, sweep_rows  # noqa: E402 (beside this file)
 
 PANELS = (
     ("loss (events lost or data missing)", "fraction of events",
-     lambda r: (r["lost_full"] + r["lost_wrap"] + r["lost_big"]
-                + r["data_missing"]) / max(r["events"], 1)),
+     lambda r: (lost(r) + r["data_missing"]) / max(r["events"], 1)),
     ("added latency p99", "ns", lambda r: r["latency_p99_ns"]),
     ("longest preempt-off time", "ns", lambda r: r["preempt_off_max_ns"]),
 )
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sweep_dir", nargs="?", default="results/sweep")
-    ap.add_argument("-o", "--output", default=None,
-                    help="image file (default: SWEEP_DIR/fault_rate.png)")
-    args = ap.parse_args(argv)
-    rows = read(args.sweep_dir).to_pylist()
-    if not rows:
-        print(f"{args.sweep_dir}: no completed cells", file=sys.stderr)
-        return 1
+    rows, out = sweep_rows(__doc__, "results/sweep", "fault_rate.png", argv)
     modes = sorted({r["buffer.mode"] for r in rows})
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     fig, axes = plt.subplots(len(modes), len(PANELS), squeeze=False,
@@ -64,7 +53,6 @@ def main(argv=None) -> int:
             ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    out = Path(args.output or Path(args.sweep_dir) / "fault_rate.png")
     fig.savefig(out, dpi=120)
     print(out)
     return 0

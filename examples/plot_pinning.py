@@ -7,7 +7,6 @@ duration, one line per sub-buffer size, and print the table.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import matplotlib
@@ -15,23 +14,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from fastring.sweep import read  # noqa: E402
-
-
-def lost(r) -> int:
-    return r["lost_full"] + r["lost_wrap"] + r["lost_big"]
+from _sweep_plot import lost, sweep_rows  # noqa: E402 (beside this file)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sweep_dir", nargs="?", default="results/pinning")
-    ap.add_argument("-o", "--output", default=None,
-                    help="image file (default: SWEEP_DIR/pinning.png)")
-    args = ap.parse_args(argv)
-    rows = read(args.sweep_dir).to_pylist()
-    if not rows:
-        print(f"{args.sweep_dir}: no completed cells", file=sys.stderr)
-        return 1
+    rows, out = sweep_rows(__doc__, "results/pinning", "pinning.png", argv)
     sizes = sorted({r["buffer.subbuf_size"] for r in rows})
     durations = sorted({r["faults.major_ns"] for r in rows})
     policies = sorted({r["workload.capture"] for r in rows}, reverse=True)
@@ -62,7 +49,6 @@ def main(argv=None) -> int:
     axes[0][0].set_ylabel("records lost / events")
     fig.suptitle("Records lost to pinning (default world, reader every 1 ms, p_major 1e-3)")
     fig.tight_layout()
-    out = args.output or f"{args.sweep_dir}/pinning.png"
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
     return 0

@@ -1,4 +1,7 @@
-"""Two LLVM primitives the hot path needs and Numba does not expose.
+"""The LLVM primitives fastring's compiled code needs and Numba does not
+expose, all in this one module: the simulation's hot path (below), the
+cross-thread loads and stores of ``fastring live``, and the raw-address
+operations ``fastring calibrate`` times (at the end). The hot path's two:
 
 * ``memcpy(dst, dst_off, src, src_off, n)``: an ``llvm.memcpy`` between two
   1-D uint8 arrays. A Numba slice assignment costs ~10x more on the 64-256
@@ -224,7 +227,9 @@ else:
 #   without a lock prefix (relaxed load, release store); only correct when a
 #   single thread ever writes that word, which is what the split counters
 #   guarantee and what the ``commit_unsafe`` step deliberately breaks;
-# * ``monotonic_ns()``: ``clock_gettime(CLOCK_MONOTONIC)`` from compiled code.
+# * ``monotonic_ns()``: ``clock_gettime(CLOCK_MONOTONIC)`` from compiled code
+#   (libc, served by the vDSO); also the clock ``fastring calibrate`` times
+#   its loops with.
 
 if numba.config.DISABLE_JIT:  # pragma: no cover
 
@@ -407,7 +412,7 @@ if CHECKED and not numba.config.DISABLE_JIT:
 # address (memory that escapes, so the compiler cannot drop or merge the
 # operations it times) and emits exactly the instruction being measured.
 # Calibration measures compiled code, so there is no pure-Python fallback:
-# calling one with the JIT disabled raises.
+# calling one with the JIT disabled raises. Its clock is ``monotonic_ns``.
 # --------------------------------------------------------------------------
 
 _I64 = ir.IntType(64)
@@ -499,23 +504,6 @@ def addr_memcpy(typingctx, dst, src, n):
                            builder.inttoptr(args[1], _I8P), args[2], 1)
         return context.get_dummy_value()
     return types.void(types.int64, types.int64, types.int64), codegen
-
-
-@intrinsic
-def clock_ns(typingctx):
-    """``clock_gettime(CLOCK_MONOTONIC)`` in ns (libc, served by the vDSO)."""
-    def codegen(context, builder, sig, args):
-        ts_t = ir.LiteralStructType([_I64, _I64])
-        fnty = ir.FunctionType(_I32, [_I32, ts_t.as_pointer()])
-        fn = cgutils.get_or_insert_function(builder.module, fnty,
-                                            "clock_gettime")
-        ts = cgutils.alloca_once(builder, ts_t)
-        builder.call(fn, [ir.Constant(_I32, 1), ts])  # CLOCK_MONOTONIC
-        sec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 0))
-        nsec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 1))
-        return builder.add(builder.mul(sec, ir.Constant(_I64, 1_000_000_000)),
-                           nsec)
-    return types.int64(), codegen
 
 
 @intrinsic

@@ -140,7 +140,8 @@ def test_every_rule_has_a_case():
     import re
     src = inspect.getsource(S)
     rules = set(re.findall(r'fail\("([^"{]+)', src))           # one-step rules
-    rules |= set(re.findall(r'\(\w+, "([^"]+)"\)', src))       # end-of-path rules
+    rules |= set(re.findall(r'\([\w.]+, "([^"]+)"\)', src))    # end-of-path rules
+    rules |= set(re.findall(r'\("\w+", (?:True|False), "([^"]+)"\)', src))  # toggles
     assert len(rules) >= 20, rules                           # the regexes still see them
     whats = [what for _, _, what in CASES.values() if what]
     missing = sorted(r for r in rules if not any(w in r for w in whats))

@@ -14,9 +14,9 @@ from fastring._intrinsics import (addr_atomic_add, addr_atomic_cas,
                                   addr_load, addr_load_acquire,
                                   addr_local_add, addr_memcpy,
                                   addr_plain_cas, addr_store,
-                                  addr_store_release, clock_ns, libc_free,
+                                  addr_store_release, libc_free,
                                   libc_getrusage, libc_malloc, libc_read,
-                                  libc_write)
+                                  libc_write, monotonic_ns)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -31,7 +31,7 @@ def _add1(addr, locked):
 def _adds(base, n, locked):
     """8 counters in one cache line, unrolled: the throughput cost of one
     add (what a probe pays), not store-forwarding latency."""
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         _add1(base, locked)
         _add1(base + 8, locked)
@@ -41,7 +41,7 @@ def _adds(base, n, locked):
         _add1(base + 40, locked)
         _add1(base + 48, locked)
         _add1(base + 56, locked)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     s = 0
     for j in range(8):
         s += addr_load(base + 8 * j)
@@ -67,7 +67,7 @@ def _cases(base, n, locked):
     e5 = addr_load(base + 40)
     e6 = addr_load(base + 48)
     e7 = addr_load(base + 56)
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         e0 = _cas1(base, e0, locked)
         e1 = _cas1(base + 8, e1, locked)
@@ -77,31 +77,27 @@ def _cases(base, n, locked):
         e5 = _cas1(base + 40, e5, locked)
         e6 = _cas1(base + 48, e6, locked)
         e7 = _cas1(base + 56, e7, locked)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, e0 + e1 + e2 + e3 + e4 + e5 + e6 + e7
 
 
-# One body each for add and cmpxchg; the flag is a constant in each entry
-# point, so the compiled code holds only the instruction being measured
-# (check_atomic_asm verifies it).
-@njit(cache=True, nogil=True)
-def k_local_add(base, n):
-    return _adds(base, n, False)
+def _entry(cas: bool, locked: bool):
+    """An entry point ``(base, n)`` timing adds or cmpxchgs, locked or not,
+    with both flags compile-time constants (closure cells, which numba's
+    cache keys on): the compiled code holds only the instruction being
+    measured (check_atomic_asm verifies it)."""
+    @njit(cache=True, nogil=True)
+    def kernel(base, n):
+        if cas:
+            return _cases(base, n, locked)
+        return _adds(base, n, locked)
+    return kernel
 
 
-@njit(cache=True, nogil=True)
-def k_atomic_add(base, n):
-    return _adds(base, n, True)
-
-
-@njit(cache=True, nogil=True)
-def k_local_cas(base, n):
-    return _cases(base, n, False)
-
-
-@njit(cache=True, nogil=True)
-def k_atomic_cas(base, n):
-    return _cases(base, n, True)
+k_local_add = _entry(cas=False, locked=False)
+k_atomic_add = _entry(cas=False, locked=True)
+k_local_cas = _entry(cas=True, locked=False)
+k_atomic_cas = _entry(cas=True, locked=True)
 
 
 @njit(cache=True, nogil=True)
@@ -121,14 +117,14 @@ def k_contend(addr, ctl, nthreads, leader, n):
         pass
     done = 0
     others = 0
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     if leader:
         first = addr_atomic_add(addr, 1)
         last = first
         for _ in range(n - 1):
             last = addr_atomic_add(addr, 1)
         done = n
-        t1 = clock_ns()
+        t1 = monotonic_ns()
         addr_store(ctl + 64, 1)
         others = last - first + 1 - n
     else:
@@ -136,29 +132,29 @@ def k_contend(addr, ctl, nthreads, leader, n):
             for _ in range(64):
                 addr_atomic_add(addr, 1)
             done += 64
-        t1 = clock_ns()
+        t1 = monotonic_ns()
     return t1 - t0, done, others
 
 
 @njit(cache=True, nogil=True)
 def k_clock(n):
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     s = 0
     last = t0
     for _ in range(n):
-        now = clock_ns()
+        now = monotonic_ns()
         if now < last:          # CLOCK_MONOTONIC never goes back
             s -= 1 << 40
         s += now - last
         last = now
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, s
 
 
 @njit(cache=True, nogil=True)
 def k_slot_read(base, n):
     s = 0
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         s += addr_load(base)
         s += addr_load(base + 64)
@@ -168,7 +164,7 @@ def k_slot_read(base, n):
         s += addr_load(base + 320)
         s += addr_load(base + 384)
         s += addr_load(base + 448)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, s
 
 
@@ -176,28 +172,28 @@ def k_slot_read(base, n):
 def k_getrusage(buf, n):
     s = 0
     fails = 0
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         if libc_getrusage(1, buf) != 0:      # RUSAGE_THREAD
             fails += 1
         # struct rusage on x86_64/aarch64 Linux: two timevals, then 14 longs;
         # ru_nvcsw and ru_nivcsw are the 13th and 14th (offsets 128, 136).
         s += addr_load(buf + 128) + addr_load(buf + 136)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, s - fails * (1 << 50)
 
 
 @njit(cache=True, nogil=True)
 def k_malloc_free(size, n):
     s = 0
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         p = libc_malloc(size)
         if p == 0:
             s -= 1 << 60
         s ^= p
         libc_free(p)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, s
 
 
@@ -211,13 +207,13 @@ def k_malloc_producer(size, ptrs, k, ctl, rounds):
     for r in range(rounds):
         while addr_load_acquire(ctl) != 2 * r:
             pass
-        t0 = clock_ns()
+        t0 = monotonic_ns()
         for i in range(k):
             p = libc_malloc(size)
             if p == 0:
                 nulls += 1
             addr_store(ptrs + 8 * i, p)
-        busy += clock_ns() - t0
+        busy += monotonic_ns() - t0
         addr_store_release(ctl, 2 * r + 1)
     return busy, nulls
 
@@ -231,12 +227,12 @@ def k_free_consumer(ptrs, k, ctl, rounds):
     for r in range(rounds):
         while addr_load_acquire(ctl) != 2 * r + 1:
             pass
-        t0 = clock_ns()
+        t0 = monotonic_ns()
         for i in range(k):
             p = addr_load(ptrs + 8 * i)
             s ^= p
             libc_free(p)
-        busy += clock_ns() - t0
+        busy += monotonic_ns() - t0
         addr_store_release(ctl, 2 * r + 2)
     return busy, s
 
@@ -247,18 +243,18 @@ def k_malloc_free_batches(size, ptrs, k, rounds):
     busy = 0
     s = 0
     for _ in range(rounds):
-        t0 = clock_ns()
+        t0 = monotonic_ns()
         for i in range(k):
             p = libc_malloc(size)
             if p == 0:
                 s -= 1 << 60
             addr_store(ptrs + 8 * i, p)
-        t1 = clock_ns()
+        t1 = monotonic_ns()
         for i in range(k):
             p = addr_load(ptrs + 8 * i)
             s ^= p
             libc_free(p)
-        busy += t1 - t0 + clock_ns() - t1
+        busy += t1 - t0 + monotonic_ns() - t1
     return busy, s
 
 
@@ -266,11 +262,11 @@ def k_malloc_free_batches(size, ptrs, k, rounds):
 def k_memcpy_hot(dst, src, size, n):
     """The hot kernel memcpy: ``size`` bytes between two buffers that stay in
     L1, as a bounce/scratch-to-slot copy or a header write."""
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for i in range(n):
         off = (i & 7) << 6
         addr_memcpy(dst + off, src + off, size)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, addr_load(dst + (((n - 1) & 7) << 6))
 
 
@@ -289,21 +285,21 @@ def k_memcpy_cold(dst, src, mask, fill, line0, size, n):
     of an isolated copy is exposed instead of overlapped.
     """
     line = line0
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         addr_memcpy(dst, src + (line << 6), size)
         line = (line * 6364136223846793005 + 1442695040888963407
                 + (addr_load(dst) - fill)) & mask
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     return t1 - t0, line
 
 
 @njit(cache=True, nogil=True)
 def k_touch(addr, pagesize, n):
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for i in range(n):
         addr_store(addr + i * pagesize, i + 1)
-    t1 = clock_ns()
+    t1 = monotonic_ns()
     s = 0
     for i in range(n):
         s += addr_load(addr + i * pagesize)
@@ -316,7 +312,7 @@ def k_pingpong(rfd, wfd, buf, first, n):
     ``rfd`` (unless ``first``, which writes first), write to ``wfd``. With
     both threads on one CPU every round trip is two context switches."""
     bad = 0
-    t0 = clock_ns()
+    t0 = monotonic_ns()
     for _ in range(n):
         if first:
             bad += libc_write(wfd, buf, 1) != 1
@@ -324,4 +320,4 @@ def k_pingpong(rfd, wfd, buf, first, n):
         else:
             bad += libc_read(rfd, buf, 1) != 1
             bad += libc_write(wfd, buf, 1) != 1
-    return clock_ns() - t0, bad
+    return monotonic_ns() - t0, bad

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastring import _toml
 from fastring.world import costs
-from fastring.io.atomic import write_atomic
 
 from .atomics import measure_clock_and_cs, measure_contended, measure_counters
 from .guards import CalibrationError, check_atomic_asm
@@ -114,7 +113,8 @@ def _spread_inline(st: dict) -> str:
 
 
 def write_profile(results: dict, path) -> Path:
-    """Write ``results`` (from :func:`measure`) as a cost profile TOML file.
+    """Write ``results`` (from :func:`measure`) as a cost profile TOML file
+    (:func:`fastring.world.costs.save_profile`, the one writer of the format).
 
     ``[costs]`` holds the medians (ns) of the measured cost keys, in
     :data:`fastring.costs.COST_KEYS` order; keys not measured are listed in a
@@ -122,58 +122,39 @@ def write_profile(results: dict, path) -> Path:
     ``[host]`` are informational. The file is written under a temporary name
     and renamed into place when complete.
     """
-    path = Path(path)
     measured = results.get("costs", {})
-    for key in measured:
-        if key not in costs.COST_KEYS:
-            raise ValueError(f"{key!r} is not a cost key "
-                             f"(known: {', '.join(costs.COST_KEYS)})")
     params = results.get("params", {})
-    out = ["# fastring cost profile measured by `fastring calibrate` "
-           f"(repeats={params.get('repeats')}, "
-           f"quick={str(params.get('quick', False)).lower()}).",
-           "# Load it with costs.profile = \"<this file>\". Values are "
-           "medians in ns.", ""]
-    missing = [k for k in costs.COST_KEYS if k not in measured]
-    if missing:
-        out.append("# Not measured (the built-in default applies):")
-        reasons = results.get("unmeasured", {})
-        for k in missing:
-            out.append(f"#   {k} = {costs.DEFAULT[k]!r}  "
-                       f"({reasons.get(k, 'not measured')})")
-        out.append("")
-    out.append("[costs]")
-    for k in costs.COST_KEYS:
-        if k in measured:
-            what = measured[k].get("what") or _WHAT.get(k, "")
-            out.append(f"{k} = {_toml.value(float(measured[k]['median']))}"
-                       + (f"  # {what}" if what else ""))
-    out += ["", "[spread]",
+    header = ["fastring cost profile measured by `fastring calibrate` "
+              f"(repeats={params.get('repeats')}, "
+              f"quick={str(params.get('quick', False)).lower()}).",
+              "Load it with costs.profile = \"<this file>\". Values are "
+              "medians in ns.", ""]
+    tail = ["", "[spread]",
             "# Spread of the runs behind each median (ns): inter-quartile "
             "range, min, max."]
-    for k in costs.COST_KEYS:
-        if k in measured:
-            out.append(f"{k} = {_spread_inline(measured[k])}")
+    tail += [f"{k} = {_spread_inline(measured[k])}"
+             for k in costs.COST_KEYS if k in measured]
     extra = results.get("measured", {})
-    for name, st in extra.items():
-        out.append(f"{name} = {_spread_inline(st)}")
+    tail += [f"{name} = {_spread_inline(st)}" for name, st in extra.items()]
     if extra:
-        out += ["", "[measured]",
-                "# Medians (ns) of figures that are not cost-profile keys. "
-                "minor_fault belongs to", "# faults.minor_ns of a run "
-                "config."]
+        tail += ["", "[measured]",
+                 "# Medians (ns) of figures that are not cost-profile keys. "
+                 "minor_fault belongs to", "# faults.minor_ns of a run "
+                 "config."]
         for name, st in extra.items():
             what = st.get("what", "")
-            out.append(f"{name} = {_toml.value(float(st['median']))}"
-                       + (f"  # {what}" if what else ""))
-    out += ["", "[host]"]
+            tail.append(f"{name} = {_toml.value(float(st['median']))}"
+                        + (f"  # {what}" if what else ""))
+    tail += ["", "[host]"]
     host = dict(results.get("host", {}))
     if "elapsed_s" in params:
         host["calibration_s"] = params["elapsed_s"]
-    for k, v in host.items():
-        out.append(f"{k} = {_toml.value(v)}")
-    text = "\n".join(out) + "\n"
-    return write_atomic(path, text)
+    tail += [f"{k} = {_toml.value(v)}" for k, v in host.items()]
+    return costs.save_profile(
+        path, {k: float(st["median"]) for k, st in measured.items()},
+        header=header, tail=tail,
+        notes={k: st.get("what") or _WHAT.get(k, "") for k, st in measured.items()},
+        reasons=results.get("unmeasured", {}))
 
 
 def _fmt(v: float) -> str:

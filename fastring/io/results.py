@@ -8,7 +8,8 @@ months later still says exactly how it was made.
 On disk a run is a directory holding ``runs.parquet``, ``buffers.parquet`` and
 (on request) ``events.parquet``, zstd-compressed. :meth:`Results.write` and
 :func:`run_to_dir` write them, :func:`read` reads them back (it also reads a
-sweep's hive-partitioned datasets ``runs/strategy=NAME/*.parquet``).
+sweep's hive-partitioned datasets ``runs/strategy=NAME/*.parquet``, with
+:mod:`.dataset`).
 
 Writing is all or nothing: each file is written under a hidden temporary name
 in the output directory and renamed over its final name (``os.replace``) only
@@ -33,9 +34,9 @@ from pathlib import Path
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from .dataset import read_dataset
 from .atomic import TEMP_NAME, remove_stale_temps, temp_name  # noqa: F401 (public here)
 from ..version import __version__
 from ..config import to_json
@@ -273,33 +274,6 @@ def run_to_dir(out_dir, config=None, *, overrides: Iterable[str] = (),
 
 # ------------------------------------------------------------------ reading
 
-def _read_dataset(path: Path) -> pa.Table:
-    """A directory of Parquet files, hive-partitioned or not (a sweep's
-    ``runs/strategy=NAME/*.parquet``); the partition columns come first."""
-    d = ds.dataset(path, format="parquet", partitioning="hive")
-    frags = list(d.get_fragments())
-    if not frags:
-        raise FileNotFoundError(f"{path}: no Parquet files")
-    try:
-        schema = pa.unify_schemas([d.schema, *(f.physical_schema for f in frags)],
-                                  promote_options="permissive")
-        d = ds.dataset(path, format="parquet", partitioning="hive", schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        pass
-    table = d.to_table()
-    physical = set(frags[0].physical_schema.names)
-    parts = [n for n in table.column_names if n not in physical]
-    if parts:
-        table = table.select([*parts, *(n for n in table.column_names
-                                        if n not in parts)])
-    for i, name in enumerate(table.column_names):   # partition keys as plain
-        if pa.types.is_dictionary(table.schema.field(i).type):  # strings
-            table = table.set_column(i, name, table.column(i).cast(
-                table.schema.field(i).type.value_type))
-    meta = frags[0].physical_schema.metadata
-    return table.replace_schema_metadata(meta) if meta else table
-
-
 def table_path(directory, name: str) -> Path | None:
     """``DIR/NAME.parquet`` or the dataset directory ``DIR/NAME/``, if present."""
     d = Path(directory)
@@ -317,7 +291,7 @@ def read_table(directory, name: str, columns: list[str] | None = None) -> pa.Tab
         raise FileNotFoundError(f"{directory}: no {name}.parquet nor {name}/")
     if path.is_file():
         return pq.read_table(path, columns=columns)
-    table = _read_dataset(path)
+    table = read_dataset(path)
     return table.select(columns) if columns is not None else table
 
 

@@ -57,6 +57,8 @@ does not pass through the taken branch of a bounded jump.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -268,25 +270,46 @@ def _check_loops(name, code):
                 stack.append((nxt, iter(succ(nxt))))
 
 
+class _PathState(NamedTuple):
+    """Where one path through a program stands, as the checker walks it."""
+    pc: int = 0
+    reserved: bool = False
+    preempt_off: bool = False
+    migrate_off: bool = False
+    pinned: bool = False          # not migrated since reserve
+    scratch_ok: bool = False      # the scratch buffer holds this CPU's copy
+    bounce_alloc: bool = False
+    bounce_full: bool = False
+
+
+# the steps that switch one flag: (the flag, its new value, the error when
+# it already has that value)
+_TOGGLES = {
+    PREEMPT_OFF: ("preempt_off", True, "preemption is already off"),
+    PREEMPT_ON: ("preempt_off", False, "preemption is already on"),
+    MIGRATE_OFF: ("migrate_off", True, "migration is already disabled"),
+    MIGRATE_ON: ("migrate_off", False, "migration is already enabled"),
+    KMALLOC: ("bounce_alloc", True, "the bounce buffer is already allocated"),
+    KFREE: ("bounce_alloc", False, "kfree without kmalloc"),
+}
+
+
 def _check_paths(name, code, allow_unsafe=False):
     """Walk every path with an abstract state and reject unsafe programs."""
     n = len(code)
-    # state: (pc, reserved, preempt_off, migrate_off, pinned_since_reserve,
-    #         scratch_ok, bounce_alloc, bounce_full)
-    start = (0, False, False, False, False, False, False, False)
-    seen, todo = set(), [start]
+    seen, todo = set(), [_PathState()]
     while todo:
         s = todo.pop()
         if s in seen:
             continue
         seen.add(s)
-        pc, res, poff, moff, pinned, scr, balloc, bfull = s
+        pc = s.pc
         if pc >= n or code[pc][OP] == END:
             problems = [msg for bad, msg in (
-                (res, "a reservation is never committed"),
-                (poff, "preemption is still off"),
-                (moff, "migration is still disabled"),
-                (balloc, "the kmalloc'd bounce buffer is never freed"))
+                (s.reserved, "a reservation is never committed"),
+                (s.preempt_off, "preemption is still off"),
+                (s.migrate_off, "migration is still disabled"),
+                (s.bounce_alloc, "the kmalloc'd bounce buffer is never freed"))
                 if bad]
             if problems:
                 raise ProgramError(f"strategies.{name}: at the end of a path "
@@ -299,78 +322,60 @@ def _check_paths(name, code, allow_unsafe=False):
             raise ProgramError(f"{where}: {msg}")
 
         nxt = [pc + 1]
-        if op == PREEMPT_OFF:
-            if poff:
-                fail("preemption is already off")
-            poff = True
-        elif op == PREEMPT_ON:
-            if not poff:
-                fail("preemption is already on")
-            poff = False
-        elif op == MIGRATE_OFF:
-            if moff:
-                fail("migration is already disabled")
-            moff = True
-        elif op == MIGRATE_ON:
-            if not moff:
-                fail("migration is already enabled")
-            moff = False
-        elif op in (STRNLEN, FAULT_IN) and poff:
+        if op in _TOGGLES:
+            flag, value, already = _TOGGLES[op]
+            if getattr(s, flag) == value:
+                fail(already)
+            s = s._replace(**{flag: value})
+            if op == KFREE:
+                s = s._replace(bounce_full=False)
+        elif op in (STRNLEN, FAULT_IN) and s.preempt_off:
             fail("touches user pages (may fault) inside a preempt-off section")
-        elif op == KMALLOC:
-            if balloc:
-                fail("the bounce buffer is already allocated")
-            balloc = True
-        elif op == KFREE:
-            if not balloc:
-                fail("kfree without kmalloc")
-            balloc, bfull = False, False
         elif op in USER_COPIES:
-            if poff and not arg:
+            if s.preempt_off and not arg:
                 fail("a copy that may fault inside a preempt-off section; "
                      "add 'nofault' or move it to a preemptible section")
-            if op == COPY_TO_SLOT and not res:
+            if op == COPY_TO_SLOT and not s.reserved:
                 fail("copy into a slot with no reservation")
             if op == COPY_TO_SCRATCH:
-                if not (moff or poff):
+                if not (s.migrate_off or s.preempt_off):
                     fail("copy into the per-CPU scratch buffer with migration "
                          "enabled")
-                scr = True
+                s = s._replace(scratch_ok=True)
             if op == COPY_TO_BOUNCE:
-                bfull = True
+                s = s._replace(bounce_full=True)
         elif op in (MEMCPY_SCRATCH, MEMCPY_BOUNCE):
-            if not res:
+            if not s.reserved:
                 fail("copy into a slot with no reservation")
-            if op == MEMCPY_SCRATCH and not scr:
+            if op == MEMCPY_SCRATCH and not s.scratch_ok:
                 fail("the scratch buffer holds no copy made on this CPU")
-            if op == MEMCPY_BOUNCE and not bfull:
+            if op == MEMCPY_BOUNCE and not s.bounce_full:
                 fail("the bounce buffer holds no copy")
         elif op == RESERVE:
-            if res:
+            if s.reserved:
                 fail("reserve while a reservation is open")
-            if not poff:
+            if not s.preempt_off:
                 fail("reserve outside a preempt-off section")
-            res, pinned = True, True
+            s = s._replace(reserved=True, pinned=True)
         elif op in (COMMIT_LOCAL, COMMIT_SPLIT, COMMIT_ATOMIC, COMMIT_UNSAFE,
                     ROLLBACK):
             if op == COMMIT_UNSAFE and not allow_unsafe:
                 fail("commit_unsafe adds to another CPU's counter without an "
                      "atomic and loses commits; set live.allow_unsafe = true "
                      "to run it on purpose")
-            if not res:
+            if not s.reserved:
                 fail("commit or rollback before reserve")
-            if op in (COMMIT_LOCAL, ROLLBACK) and not pinned:
+            if op in (COMMIT_LOCAL, ROLLBACK) and not s.pinned:
                 fail("the task may have migrated since reserve: use "
                      "commit_split or commit_atomic")
-            res = False
+            s = s._replace(reserved=False)
         elif op in BOUNDED:
             nxt = [pc + 1, code[pc][TARGET]]
         elif op == GOTO:
             nxt = [code[pc][TARGET]]
-        if not (poff or moff):
-            pinned = scr = False
-        for p in nxt:
-            todo.append((p, res, poff, moff, pinned, scr, balloc, bfull))
+        if not (s.preempt_off or s.migrate_off):
+            s = s._replace(pinned=False, scratch_ok=False)
+        todo.extend(s._replace(pc=p) for p in nxt)
 
 
 def compile_program(name: str, program, allow_unsafe: bool = False) -> np.ndarray:

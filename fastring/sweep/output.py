@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from ..version import __version__
 from ..config import ConfigError
 from ..io.atomic import write_via_temp
+from ..io.dataset import list_parts, read_parts
 from .grid import (DEFAULT_OUT, RUNS_DIR, GRID_FILE, MANIFEST_FILE, FAILURES_FILE,
                    COMPRESSION, SweepError, Cell, Grid, _canonical, load_grid)
 
@@ -44,28 +45,24 @@ def _write_cell(out: Path, cell: Cell, runs: pa.Table):
                                                          compression=COMPRESSION))
 
 
+def _no_rows(meta: dict | None) -> pa.Table:
+    return pa.table({"strategy": pa.array([], pa.string()),
+                     "cell": pa.array([], pa.string())}).replace_schema_metadata(meta)
+
+
 def _read_cells(out: Path, cells: Sequence[Cell], meta: dict) -> pa.Table:
-    tables = []
-    for cell in cells:
-        if not _cell_done(out, cell):
-            continue
-        for strategy in cell.strategies:
-            t = pq.read_table(_cell_path(out, strategy, cell.id))
-            tables.append(t.add_column(0, "strategy",
-                                       pa.array([strategy] * t.num_rows, pa.string())))
-    if not tables:
-        return pa.table({"strategy": pa.array([], pa.string()),
-                         "cell": pa.array([], pa.string())}).replace_schema_metadata(meta)
-    table = pa.concat_tables([t.replace_schema_metadata(None) for t in tables],
-                             promote_options="permissive")
-    return table.replace_schema_metadata(meta)
+    parts = [(_cell_path(out, strategy, cell.id), {"strategy": strategy})
+             for cell in cells if _cell_done(out, cell)
+             for strategy in cell.strategies]
+    return read_parts(parts, metadata=meta) if parts else _no_rows(meta)
 
 
 def read(out=DEFAULT_OUT) -> pa.Table:
     """The ``runs`` rows of the sweep in ``out`` (every completed cell), as one
     table, as :func:`sweep` returns it: ``strategy``, ``cell``, the config
-    columns, the metrics; in grid order. (Plain Parquet readers see the same
-    rows: ``pyarrow.dataset.dataset(out / "runs", partitioning="hive")``.)"""
+    columns, the metrics; in grid order (in path order when the grid copy is
+    missing). (Plain Parquet readers see the same rows:
+    ``pyarrow.dataset.dataset(out / "runs", partitioning="hive")``.)"""
     out = Path(out)
     if not (out / RUNS_DIR).is_dir():
         raise FileNotFoundError(f"{out / RUNS_DIR}: no sweep results here")
@@ -75,14 +72,9 @@ def read(out=DEFAULT_OUT) -> pa.Table:
         grid = None
     if grid is not None:
         return _read_cells(out, grid.cells, _grid_meta(grid))
-    tables = []
-    for path in sorted((out / RUNS_DIR).glob("strategy=*/cell-*.parquet")):
-        t = pq.read_table(path)
-        strategy = path.parent.name.partition("=")[2]
-        tables.append(t.add_column(0, "strategy", pa.array([strategy] * t.num_rows,
-                                                            pa.string())))
-    return pa.concat_tables([t.replace_schema_metadata(None) for t in tables],
-                            promote_options="permissive")
+    parts = list_parts(out / RUNS_DIR)
+    return (read_parts(parts).replace_schema_metadata(None) if parts
+            else _no_rows(None))
 
 
 def _grid_meta(grid: Grid) -> dict[bytes, bytes]:

@@ -11,14 +11,23 @@ by ``fastring calibrate`` on a 2-core AMD EPYC VM); every entry names its
 source in :data:`SOURCES`. No entry is fitted to the real-tracer figures the
 model is checked against (``fastring.tracers``). ``fastring calibrate`` writes a
 profile measured on the host, which ``costs.profile = "FILE.toml"`` loads.
+
+The profile file format is read and written here, and nowhere else:
+:func:`load_profile` reads it, :func:`profile_text` / :func:`save_profile`
+write it (a ``[costs]`` table of ``name = ns``, floats written so that they
+read back bit for bit).
 """
 from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .. import _toml
+from ..io.atomic import write_atomic
 
 # Order matters: it is the layout of the int64 cost vector the kernels index.
 COST_KEYS = (
@@ -161,6 +170,47 @@ def load_profile(profile: str) -> dict[str, float]:
             raise ValueError(f"{where}: {problem}")
         out[key] = float(value)
     return out
+
+
+def profile_text(costs: Mapping[str, float], *, header: Sequence[str] = (),
+                 notes: Mapping[str, str] | None = None,
+                 reasons: Mapping[str, str] | None = None,
+                 tail: Sequence[str] = ()) -> str:
+    """``costs`` (a subset of :data:`COST_KEYS`, ns) as a profile file that
+    :func:`load_profile` reads back exactly.
+
+    ``header`` lines become comments; the keys left out are listed in a
+    comment (their defaults apply) with ``reasons[key]``; ``[costs]`` holds
+    the given keys in :data:`COST_KEYS` order, ``notes[key]`` as a trailing
+    comment; ``tail`` lines (more tables, which :func:`load_profile` ignores)
+    end the file. Raises ValueError on an unknown key or an invalid cost.
+    """
+    for key, value in costs.items():
+        if key not in DEFAULT:
+            raise ValueError(f"{key!r} is not a cost key "
+                             f"(known: {', '.join(COST_KEYS)})")
+        problem = cost_problem(key, value)
+        if problem:
+            raise ValueError(problem)
+    notes, reasons = notes or {}, reasons or {}
+    out = [f"# {line}" if line else "" for line in header]
+    missing = [k for k in COST_KEYS if k not in costs]
+    if missing:
+        out.append("# Not measured (the built-in default applies):")
+        out += [f"#   {k} = {DEFAULT[k]!r}  ({reasons.get(k, 'not measured')})"
+                for k in missing]
+        out.append("")
+    out.append("[costs]")
+    out += [f"{k} = {_toml.value(float(costs[k]))}"
+            + (f"  # {notes[k]}" if notes.get(k) else "")
+            for k in COST_KEYS if k in costs]
+    return "\n".join([*out, *tail]) + "\n"
+
+
+def save_profile(path, costs: Mapping[str, float], **text_args) -> Path:
+    """Write :func:`profile_text` of ``costs`` to ``path``, whole or not at
+    all (:mod:`fastring.io.atomic`); returns the path."""
+    return write_atomic(path, profile_text(costs, **text_args))
 
 
 def to_ps(costs: dict[str, float]) -> np.ndarray:
