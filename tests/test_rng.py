@@ -1,13 +1,17 @@
 """The random-number formulas the engine and its reference share."""
 import math
+import random
 import statistics
+from decimal import Context, Decimal
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from fastring.model import rng
 from fastring._intrinsics import memeq
+from numba import njit
 
 
 EDGES = [0.0, 2.0**-53, 1e-300, 0.025, 0.075, 0.075 + 2**-40, 0.5, 0.5 - 2**-53,
@@ -18,27 +22,43 @@ def _uniforms(n):
     return EDGES + [rng.u01_py(7, rng.S_LEN, i, 0) for i in range(n)]
 
 
-def test_normal_quantile_is_as241_of_the_standard_library():
+def _ks(sorted_x, cdf):
+    """Kolmogorov-Smirnov distance of a sorted sample to ``cdf`` (its values there)."""
+    n = len(sorted_x)
+    return max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
+
+
+def test_normal_has_its_distribution_tails_included():
+    """KS distance to the standard normal (p = 0.001), mean, sd, and the
+    share beyond the ziggurat's r (its tail path) and beyond 2 (wedges)."""
     nd = statistics.NormalDist()
-    worst = 0.0
+    z = np.sort([rng.normal(rng.u01_py(11, rng.S_LEN, i, 0)) for i in range(200000)])
+    assert _ks(z, np.array([nd.cdf(v) for v in z])) < 1.95 / math.sqrt(len(z))
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1.0) < 0.01
+    for cut in (2.0, float(rng._NOR_R)):
+        p = 2 * (1 - nd.cdf(cut))
+        assert abs(np.mean(np.abs(z) > cut) - p) < 5 * math.sqrt(p / len(z)), cut
+
+
+def test_normal_tail_path_has_the_normal_tail():
+    """Draws that land in the base layer beyond r (the tail path): their
+    |Z| follow the normal's tail beyond r (KS, p = 0.001)."""
+    nd, r = statistics.NormalDist(), float(rng._NOR_R)
+    rnd = random.Random(8)
+    k0 = int(rng._NOR_K[0])
+    z = np.sort([abs(rng.normal((rnd.randrange(k0, 2**45) << 8) * 2.0**-53))
+                 for _ in range(20000)])
+    assert z[0] > r and z[-1] <= rng.NORMAL_MAX
+    tail = 1 - nd.cdf(r)
+    cdf = np.array([(nd.cdf(v) - nd.cdf(r)) / tail for v in z])
+    assert _ks(z, cdf) < 1.95 / math.sqrt(len(z))
+
+
+def test_normal_compiled_equals_python_bit_for_bit_and_is_bounded():
     for u in _uniforms(20000):
-        z = rng.normal_quantile_py(u)
-        ref = nd.inv_cdf(u if u > 0 else 2.0**-54)
-        worst = max(worst, abs(z - ref) / max(abs(ref), 1e-300))
-    assert worst < 2e-15
-
-
-def test_normal_quantile_compiled_equals_python_bit_for_bit():
-    for u in _uniforms(20000):
-        assert rng.normal_quantile(u) == rng.normal_quantile_py(u), u
-
-
-def test_normal_quantile_is_symmetric_and_finite_at_the_ends():
-    for u in (0.0, 2.0**-53, 0.3, 0.05):
-        z = rng.normal_quantile_py(u)
-        assert math.isfinite(z) and z < 0
-        if u > 0:
-            assert rng.normal_quantile_py(1.0 - u) == pytest.approx(-z, rel=1e-12)
+        z = rng.normal_py(u)
+        assert rng.normal(u) == z, u
+        assert abs(z) <= rng.NORMAL_MAX
 
 
 def test_lognormal_has_its_median_and_sigma():
@@ -120,12 +140,125 @@ def test_exponential_and_lognormal_draws_compiled_equal_python():
         assert rng.lognormal(u, 300.0, 1.2) == rng.lognormal_py(u, 300.0, 1.2)
 
 
-def test_exponential_has_its_distribution():
-    """Mean, and the Kolmogorov-Smirnov distance to 1 - exp(-x / mean)."""
-    x = np.sort([rng.exponential_py(rng.u01_py(9, rng.S_THINK, i, 1), 10.0)
-                 for i in range(40000)])
-    assert x.mean() == pytest.approx(10.0, rel=0.02)
-    cdf = 1 - np.exp(-x / 10.0)
-    n = len(x)
-    ks = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
-    assert ks < 1.95 / math.sqrt(n)                                  # p = 0.001
+def test_exponential_has_its_distribution_tail_included():
+    """Mean, the Kolmogorov-Smirnov distance to 1 - exp(-x / mean)
+    (p = 0.001), and the share beyond the ziggurat's r (its tail path)."""
+    x = np.sort([rng.exponential(rng.u01_py(9, rng.S_THINK, i, 1), 10.0)
+                 for i in range(200000)])
+    assert x.mean() == pytest.approx(10.0, rel=0.01)
+    assert _ks(x, 1 - np.exp(-x / 10.0)) < 1.95 / math.sqrt(len(x))
+    p = math.exp(-float(rng._EXP_R))
+    assert abs(np.mean(x > 10.0 * float(rng._EXP_R)) - p) < 5 * math.sqrt(p / len(x))
+    assert x[-1] <= 10.0 * rng.EXPONENTIAL_MAX
+
+
+def test_exponential_tail_path_is_r_plus_an_exponential():
+    """Draws that land in the base layer beyond r: r + Exp(1) (KS, p = 0.001)."""
+    rnd = random.Random(9)
+    k0, r = int(rng._EXP_K[0]), float(rng._EXP_R)
+    x = np.sort([rng.exponential((rnd.randrange(k0, 2**45) << 8) * 2.0**-53, 1.0)
+                 for _ in range(20000)])
+    assert x[0] > r and x[-1] <= rng.EXPONENTIAL_MAX
+    assert _ks(x, 1 - np.exp(-(x - r))) < 1.95 / math.sqrt(len(x))
+
+
+def test_ziggurat_rare_paths_agree_compiled_and_python():
+    """The draws that leave the fast path (tail, wedge, retry), bit for bit."""
+    rare = [u for u in (rng.u01_py(3, 0, i, 0) for i in range(60000))
+            if (int(u * 2**53) >> 8) >= rng._EXP_K[int(u * 2**53) & 255]
+            or (int(u * 2**53) >> 8) >= rng._NOR_K[int(u * 2**53) & 127]]
+    assert len(rare) > 1000
+    for u in rare:
+        assert rng.exponential(u, 1.0) == rng.exponential_py(u, 1.0)
+        assert rng.normal(u) == rng.normal_py(u)
+
+
+# -- rng.log and rng.exp: the same bits compiled and in Python, and accurate ---
+
+_log_jit, _exp_jit = njit(rng.log), njit(rng.exp)
+_DEC = Context(prec=40)
+
+
+def _ulps(got, exact):
+    """|got - exact| in ulps of the float nearest ``exact`` (a Decimal)."""
+    return float(abs(_DEC.subtract(Decimal(got), exact)) / Decimal(math.ulp(float(exact))))
+
+
+def _log_arguments():
+    """What the draws take logs of: 1 - u (the ziggurats' tails), tiny
+    and huge values, the doubles next to 1, and the edges of the table's
+    sub-intervals."""
+    rnd = random.Random(5)
+    xs = [1.0 - u for u in _uniforms(20000)]
+    xs += [1 - k * 2.0**-53 for k in range(1, 300)] + [1 + k * 2.0**-52 for k in range(1, 300)]
+    xs += [2.0 ** -rnd.uniform(0, 54) for _ in range(5000)]
+    xs += [rng.bits_f64(rng._LOG_OFF + (i << rng._SUB) + d)
+           for i in range(-rng._N, 2 * rng._N) for d in (-1, 0, 1)]
+    return [x for x in xs if 0 < x]
+
+
+def test_log_is_within_1_2_ulp_of_the_exact_value_and_1_ulp_of_libm():
+    worst = 0.0
+    for x in _log_arguments():
+        got = rng.log(x)
+        assert abs(got - math.log(x)) <= math.ulp(math.log(x)), x
+        if x != 1.0:
+            worst = max(worst, _ulps(got, _DEC.ln(Decimal(x))))
+        else:
+            assert got == 0.0
+    assert worst < 1.2
+
+
+def test_exp_is_within_0_6_ulp_of_the_exact_value_and_1_ulp_of_libm():
+    rnd = random.Random(6)
+    # sigma * z of the lognormal: |z| < NORMAL_MAX, sigma <= 10; -x of the wedges
+    ys = [rnd.uniform(-142, 142) for _ in range(10000)] + [rnd.uniform(-1e-3, 1e-3)
+                                                          for _ in range(3000)]
+    ys += [k * math.log(2) / rng._N for k in range(-300, 300)] + [0.0, -0.0, 5e-324]
+    worst = 0.0
+    for y in ys:
+        got = rng.exp(y)
+        assert abs(got - math.exp(y)) <= math.ulp(math.exp(y)), y
+        worst = max(worst, _ulps(got, _DEC.exp(Decimal(y))))
+    assert worst < 0.6
+
+
+def test_log_and_exp_outside_the_table_domain_are_libm_s():
+    for x in (5e-324, 1e-310, math.inf):
+        assert rng.log(x) == math.log(x) == _log_jit(x)
+    if not numba.config.DISABLE_JIT:        # Python's math.log raises there
+        assert _log_jit(0.0) == -math.inf
+        assert math.isnan(_log_jit(math.nan)) and math.isnan(_log_jit(-1.0))
+    for y in (600.0, -600.0, 700.0, -745.0, math.inf, -math.inf):
+        assert rng.exp(y) == math.exp(y) == _exp_jit(y)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=2.0**-1022, max_value=1e300))
+def test_log_compiled_equals_python_bit_for_bit(x):
+    assert _log_jit(x) == rng.log(x)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(min_value=-520.0, max_value=520.0))
+def test_exp_compiled_equals_python_bit_for_bit(y):
+    assert _exp_jit(y) == rng.exp(y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**53 - 1), st.floats(1e-3, 1e9), st.floats(0.0, 10.0))
+def test_draws_compiled_equal_python_on_every_53_bit_uniform(k, scale, sigma):
+    """Any uniform u01 can return (k / 2**53), any mean, median and sigma
+    the config allows."""
+    u = k * 2.0**-53
+    assert rng.exponential(u, scale) == rng.exponential_py(u, scale)
+    assert rng.normal(u) == rng.normal_py(u)
+    assert rng.lognormal(u, scale, sigma) == rng.lognormal_py(u, scale, sigma)
+
+
+def test_next_u01_is_the_row_s_next_keyed_draw():
+    rows = np.zeros((3, 4), np.int64)
+    rows[1, 2] = 77                                   # the event
+    got = [rng.next_u01(5, rng.S_PAGE, rows, 1, 2, 3) for _ in range(3)]
+    assert got == [rng.u01_py(5, rng.S_PAGE, 77, k) for k in range(3)]
+    assert rows[1, 3] == 3 and rows.sum() == 77 + 3

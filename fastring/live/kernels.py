@@ -39,7 +39,8 @@ from ..model.rng import (S_FAULT_NS,
     S_THINK,
     S_WHERE,
     exponential,
-    lognormal,
+    fault_service_ps,
+    next_u01,
     u01)
 from ..world.prepare import (F_MAJOR,
     F_MINOR,
@@ -134,9 +135,7 @@ def clock_pair():
 
 @njit(cache=True, _nrt=False, inline="always")
 def _draw(w, L, slot, stream):
-    k = L.lt[slot, L_DRAW]
-    L.lt[slot, L_DRAW] = k + 1
-    return u01(w.p[P_SEED], stream, L.lt[slot, L_EVENT], k)
+    return next_u01(w.p[P_SEED], stream, L.lt, slot, L_EVENT, L_DRAW)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -169,6 +168,19 @@ def _away(w, L, me, slot, ready_ps, may_migrate):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _fault(w, L, slot, state):
+    """(delay_ps, is_major) of the fault on a page in ``state``: the
+    injection's (used up), else a drawn service time (the simulator's)."""
+    if state == PG_INJECTED:
+        i = L.lt[slot, L_INJ]
+        L.lt[slot, L_INJ] = -1
+        return w.inj_delay[i], w.inj_kind[i] == FAULT_MAJOR
+    major = state == PG_MAJOR
+    return fault_service_ps(_draw(w, L, slot, S_FAULT_NS),
+                            w.f[F_MAJOR] if major else w.f[F_MINOR], w.f[F_SIGMA]), major
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _touch(w, L, me, slot, may_fault, is_copy):
     """Touch the payload's pages. Injected faults (``faults.p_minor`` /
     ``p_major`` at an event's first touch of a page, ``faults.inject``):
@@ -195,28 +207,17 @@ def _touch(w, L, me, slot, may_fault, is_copy):
         if state == PG_UNSEEN:
             state = PG_IN if real else E.bernoulli_page(w, L.lt[slot, L_EVENT], j)
             L.pages[slot, j] = state
-        if state == PG_IN:
-            continue
-        if not may_fault:
+        if state != PG_IN and not may_fault:
             missing = True
-            continue
-        if state == PG_INJECTED:
-            i = lt[slot, L_INJ]
-            d = w.inj_delay[i]
-            is_major = w.inj_kind[i] == FAULT_MAJOR
-            lt[slot, L_INJ] = -1
-        else:
-            is_major = state == PG_MAJOR
-            d = np.int64(lognormal(_draw(w, L, slot, S_FAULT_NS),
-                                   w.f[F_MAJOR] if is_major else w.f[F_MINOR],
-                                   w.f[F_SIGMA]) + 0.5)
-        if is_major:
-            major += d
-            L.k[me, K_FMAJOR] += 1
-        else:
-            minor += d
-            L.k[me, K_FMINOR] += 1
-        L.pages[slot, j] = PG_IN
+        elif state != PG_IN:
+            d, is_major = _fault(w, L, slot, state)
+            if is_major:
+                major += d
+                L.k[me, K_FMAJOR] += 1
+            else:
+                minor += d
+                L.k[me, K_FMINOR] += 1
+            L.pages[slot, j] = PG_IN
     L.k[me, K_SINK] += sink
     if minor:
         _spin_until(L, _ps(L) + minor)

@@ -1,12 +1,10 @@
 """The reference engine's actors (tasks, CPUs, its result) and the model's
-formulas (exponential, lognormal, histogram bins) in plain Python."""
+formulas (histogram bins) in plain Python."""
 from __future__ import annotations
 
-import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from ..model.rng import normal_quantile_py
 from ..sim.layout import ST_RECORDED, STATUS_NAMES
 
 # event status (row column "status"): the engine's codes, by name
@@ -19,18 +17,6 @@ UNSEEN, IN, MISSING_MINOR, MISSING_MAJOR, INJECTED = range(5)
 
 # where a user copy goes / a kernel copy comes from
 SLOT, SCRATCH, BOUNCE = "slot", "scratch", "bounce"
-
-
-# -- random numbers: fastring.model.rng's formulas, in plain Python -----------------
-
-def exponential(u: float, mean: float) -> float:
-    return -math.log(1.0 - u) * mean
-
-
-def lognormal(u: float, median: float, sigma: float) -> float:
-    """AS241's normal quantile of ``u`` (:func:`fastring.model.rng.normal_quantile_py`,
-    itself checked against :meth:`statistics.NormalDist.inv_cdf`)."""
-    return median * math.exp(sigma * normal_quantile_py(u))
 
 
 # -- the log-linear histogram bins of fastring.model.histogram ----------------------

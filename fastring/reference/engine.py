@@ -12,9 +12,9 @@ same bytes in the buffers), but spelled out with plain Python objects:
   and popping the smallest happening, which is what this module does;
 * :class:`fastring.reference.buffer.CpuBuffer` for the buffers (never the
   kernels of :mod:`fastring.model.buffer`);
-* :func:`fastring.model.rng.u01_py` for every uniform, the exponential and
-  lognormal formulas of :mod:`fastring.model.rng` written out with :mod:`math`, and
-  its normal quantile (AS241) as plain Python;
+* :func:`fastring.model.rng.u01_py` for every uniform, and the exponential
+  and lognormal draws of :mod:`fastring.model.rng` (ziggurats, its own
+  table-driven ``log`` and ``exp``) run as plain Python;
 * the compiled strategy program (rows ``[op, arg, target, bound, slot]`` from
   :func:`fastring.strategies.compile_program`) interpreted through a table
   ``opcode -> method``.
@@ -64,6 +64,8 @@ from ..model.rng import (S_ADDR,
     S_PAGE,
     S_THINK,
     S_WHERE,
+    exponential_py as exponential,
+    lognormal_py as lognormal,
     u01_py)
 from ..world.prepare import (F_MAJOR,
     F_MINOR,
@@ -95,7 +97,7 @@ from ..world.prepare import (F_MAJOR,
 from ..sim import layout
 from ..sim.layout import EVENT_COLUMNS, HIST_NAMES
 from .buffer import CpuBuffer
-from .actors import (Task, Cpu, RefResult, exponential, lognormal, bin_of, UNSEEN, IN,
+from .actors import (Task, Cpu, RefResult, bin_of, UNSEEN, IN,
                      MISSING_MINOR, MISSING_MAJOR, INJECTED, RECORDED)
 from .steps import ProbeSteps
 

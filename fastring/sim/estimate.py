@@ -35,16 +35,16 @@ from .. import engine as E
 from ..model import histogram as H
 from ..model import strategies as S
 from ..errors import ConfigError
+from ..model.rng import EXPONENTIAL_MAX, NORMAL_MAX
 from ..world.prepare import PAGE, read_psb
 
 #: the simulated clock's limit: int64 picoseconds, in ns
 CLOCK_LIMIT_NS = (2**63 - 1) / 1000.0
 #: the estimated span is doubled before it is compared with the limit
 SPAN_MARGIN = 2.0
-#: the largest exponential draw, in means: -ln(2**-53) (u01 has 53 bits)
-EXP_TAIL = 36.74
-#: the largest standard normal quantile the engine draws (u = 1 - 2**-53)
-NORMAL_TAIL = 8.21
+#: the largest exponential draw, in means, and the largest |normal| draw
+EXP_TAIL = EXPONENTIAL_MAX
+NORMAL_TAIL = NORMAL_MAX
 #: refuse (unless forced) a run estimated to take longer than this, in s
 WORK_LIMIT_S = 3600.0
 #: engine time per event and per reader wake-up, on the slow side of what
