@@ -42,6 +42,32 @@ class EngineTime:
         self.sim.run()
 
 
+class PayloadModeTime:
+    """``buffer.payload``: bytes (real payload copies and byte-for-byte
+    verification) against sizes (the payload-free mode: same tables, no
+    payload byte moved), ``copy_then_commit``, 1e6 events, summary mode
+    (issue #15's target for sizes: <= 90 ns per event)."""
+
+    params = (["bytes", "sizes"],)
+    param_names = ("payload",)
+    number = 1
+    repeat = (3, 10, 20.0)
+    rounds = 1
+    warmup_time = 0
+    timeout = 600
+
+    def setup(self, payload):
+        common.warm_up()
+        strategy = "copy_then_commit"
+        Simulation(common.config(2000, f"buffer.payload={payload}",
+                                 strategy=strategy), strategy).run()   # compiled
+        self.sim = Simulation(common.config(1_000_000, f"buffer.payload={payload}",
+                                            strategy=strategy), strategy)
+
+    def time_simulate(self, payload):
+        self.sim.run()
+
+
 class EngineMemory:
     """Peak RSS of a whole ``fastring.run`` of one strategy: summary mode
     (memory flat in ``run.events``) against the per-event table mode

@@ -16,7 +16,13 @@ Usage::
 
     python benchmarks/compare_revisions.py 3bd8ebd HEAD
         [--events 1e6] [--rounds 5] [--repeats 3] [--strategies a,b]
-        [--set machine.n_cpus=1 ...] [--cpu 0] [--clock wall|cpu]
+        [--set machine.n_cpus=1 ...] [--set-after KEY=VALUE ...]
+        [--cpu 0] [--clock wall|cpu]
+
+``--set-after`` overrides apply to the second side only, so that one
+revision compares two settings side by side, e.g. the payload modes::
+
+    python benchmarks/compare_revisions.py HEAD HEAD --set-after buffer.payload=sizes
 """
 from __future__ import annotations
 
@@ -80,6 +86,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--strategies", default="copy_then_commit")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--set-after", action="append", default=[], metavar="KEY=VALUE",
+                    help="overrides for the after side only")
     ap.add_argument("--cpu", type=int, default=0)
     ap.add_argument("--clock", choices=CLOCKS, default="wall",
                     help="wall: elapsed time; cpu: the process's CPU time, "
@@ -93,7 +101,9 @@ def main(argv=None) -> int:
     trees = [worktree(a.before, a.workdir), worktree(a.after, a.workdir)]
     events = int(a.events)
     print(f"{a.before} ({trees[0].name}) vs {a.after} ({trees[1].name}): "
-          f"default config {' '.join(a.set)}, {events:,} events, fastest of "
+          f"default config {' '.join(a.set)}"
+          + (f", after with {' '.join(a.set_after)}" if a.set_after else "")
+          + f", {events:,} events, fastest of "
           f"{a.repeats} per process, median of {a.rounds} alternating rounds, CPU {a.cpu}, "
           f"{a.clock} clock")
     print(f"{'strategy':26s} {'before ns/ev':>13s} {'after ns/ev':>12s} {'speedup':>8s}")
@@ -101,7 +111,8 @@ def main(argv=None) -> int:
         res = ([], [])
         for _ in range(a.rounds):
             for side, tree in enumerate(trees):
-                res[side].append(ns_per_event(tree, name, events, a.repeats, a.set,
+                over = a.set + (a.set_after if side else [])
+                res[side].append(ns_per_event(tree, name, events, a.repeats, over,
                                               a.cpu, a.clock))
         b, f = (statistics.median(x) for x in res)
         print(f"{name:26s} {b:>13.1f} {f:>12.1f} {b / f:>7.2f}x", flush=True)

@@ -15,9 +15,11 @@ ARENA = np.random.default_rng(7).integers(0, 256, 1 << 16, dtype=np.uint8)
 class Pair:
     """Drives the kernels and the reference side by side."""
 
-    def __init__(self, n_bufs=1, subbuf=256, n_sub=4, mode="discard", header=HDR):
-        self.ring = B.new_ring(n_bufs, subbuf, n_sub, header, mode)
-        self.ref = [CpuBuffer(subbuf, n_sub, header, mode) for _ in range(n_bufs)]
+    def __init__(self, n_bufs=1, subbuf=256, n_sub=4, mode="discard", header=HDR,
+                 payload="bytes"):
+        self.ring = B.new_ring(n_bufs, subbuf, n_sub, header, mode, payload)
+        self.ref = [CpuBuffer(subbuf, n_sub, header, mode, payload)
+                    for _ in range(n_bufs)]
         self.header = header
         self.hist = np.zeros(N_BINS, np.int64)
         self.event = 0
@@ -89,6 +91,8 @@ def test_geometry_is_checked():
         B.new_ring(1, 256, 3)
     with pytest.raises(ValueError, match="header_size"):
         B.new_ring(1, 256, 4, header_size=44)
+    with pytest.raises(ValueError, match="buffer.payload must be one of"):
+        B.new_ring(1, 256, 4, payload="none")
 
 
 def test_record_is_8_byte_aligned():
@@ -265,6 +269,25 @@ def test_verification_catches_a_corrupt_byte_and_bad_timestamp():
     assert p.st(0, "verify_errors") == 2
 
 
+def test_sizes_mode_moves_no_payload_byte_and_checks_headers_only():
+    """buffer.payload = "sizes": the slot's payload bytes stay untouched
+    (zeros), so a flipped payload byte goes unseen; a header fault does not."""
+    p = Pair(subbuf=256, payload="sizes")
+    a, sa = p.reserve(0, 100, ts=10, addr=5)
+    p.commit(0, a, sa)
+    at = B.pos(p.ring, 0, a) + HDR
+    assert not p.ring.data[at:at + 100].any()
+    p.ring.data[at + 7] ^= 1
+    b_, sb = p.reserve(0, 100, ts=5, addr=9)     # timestamp goes backwards
+    p.commit(0, b_, sb)
+    B.flush(p.ring, 0)
+    B.consume(p.ring, 0, 0, 1000, True, ARENA[:0], 4096, 1, p.hist, 10)
+    assert p.st(0, "verify_errors") == 1 and p.st(0, "delivered") == 2
+    buf = np.ones(8, np.uint8)
+    B.stage(p.ring, buf, 0, ARENA, 0, 8, False)  # no staging copy either
+    assert buf.tolist() == [1] * 8
+
+
 def test_data_missing_record_must_be_zero():
     p = Pair(subbuf=256)
     a, sa = p.reserve(0, 64, addr=3, flags=B.F_DATA_MISSING)
@@ -290,9 +313,10 @@ op = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(mode=st.sampled_from(["discard", "overwrite"]),
        subbuf=st.sampled_from([256, 512]), n_sub=st.sampled_from([2, 4]),
+       payload=st.sampled_from(["bytes", "sizes"]),
        ops=st.lists(op, max_size=120))
-def test_random_interleavings_match_reference(mode, subbuf, n_sub, ops):
-    p = Pair(n_bufs=3, subbuf=subbuf, n_sub=n_sub, mode=mode)
+def test_random_interleavings_match_reference(mode, subbuf, n_sub, payload, ops):
+    p = Pair(n_bufs=3, subbuf=subbuf, n_sub=n_sub, mode=mode, payload=payload)
     pending = []          # (buffer, offset, size) reserved, not yet committed
     committed = {}        # buffer -> bytes committed by records
     attempts = [0, 0, 0]

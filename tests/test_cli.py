@@ -73,6 +73,7 @@ BAD = [
     (["--set", "machine.n_cpus=four"], "machine.n_cpus", "an integer"),
     (["--set", "buffer.subbuf_size=1000"], "buffer.subbuf_size", "power of two"),
     (["--set", "faults.p_major=1.5"], "faults.p_major", "[0, 1]"),
+    (["--set", "buffer.payload=none"], "buffer.payload", "'bytes', 'sizes'"),
     (["--set", "faults.p_minor=-0.1"], "faults.p_minor", "[0, 1]"),
     (["--set", "machine.timeslice_ns=-5"], "machine.timeslice_ns", "[1, "),
     (["--set", "workload.think_ns=-1"], "workload.think_ns", "[0,"),

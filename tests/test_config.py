@@ -146,6 +146,7 @@ def test_flatten():
     (["buffer.header_size=44"], "buffer.header_size"),
     (["buffer.subbuf_size=256", "buffer.header_size=256"], "buffer.header_size"),
     (["buffer.mode=sideways"], "buffer.mode"),
+    (["buffer.payload=none"], "buffer.payload"),
     (["faults.p_minor=1.5"], "faults.p_minor"),
     (["machine.p_migrate=-0.1"], "machine.p_migrate"),
     (["faults.p_minor=0.6", "faults.p_major=0.6"], "faults.p_major"),
@@ -197,6 +198,9 @@ def test_error_messages_give_range_and_value():
         config.load({"machine": {"n_cpus": True}})
     with pytest.raises(ConfigError, match=r"faults\.p_minor: .*\[0, 1\].*'abc'"):
         config.load(overrides=["faults.p_minor=abc"])
+    with pytest.raises(ConfigError, match=r"^buffer\.payload: must be one of "
+                       r"'bytes', 'sizes', got 'none'$"):
+        config.load(overrides=["buffer.payload=none"])
     with pytest.raises(ConfigError, match="known keys: subbuf_size, n_subbuf"):
         config.load({"buffer": {"subbuf": 4096}})
     with pytest.raises(ConfigError, match="known sections: run, machine"):

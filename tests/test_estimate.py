@@ -22,6 +22,7 @@ HUGE = ["machine.n_cpus=1024", "machine.tasks_per_cpu=4096"]   # ~50 GiB
     [], ["machine.n_cpus=3", "machine.tasks_per_cpu=5", "workload.capture_max=9000",
          "workload.user_pages=17", "workload.working_set_pages=5", "buffer.n_subbuf=8", "buffer.subbuf_size=512"],
     ["machine.n_cpus=1", "workload.capture_max=0", 'run.strategies=["percpu_retry"]'],
+    ["machine.n_cpus=2", "workload.capture_max=70000", "buffer.payload=sizes"],
 ])
 def test_memory_estimate_matches_the_arrays_allocated(overrides):
     """The estimator mirrors engine.new_state and buffer.new_ring: this fails

@@ -116,6 +116,7 @@ def test_unsafe_commit_loses_commits_on_real_cores():
 @pytest.mark.parametrize("sets, key", [
     (["faults.model=residency"], "faults.model"),
     (["buffer.mode=overwrite"], "buffer.mode"),
+    (["buffer.payload=sizes"], "buffer.payload"),
 ])
 def test_configs_live_cannot_honour_name_the_key(sets, key):
     with pytest.raises(ConfigError, match=key):

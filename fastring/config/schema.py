@@ -118,6 +118,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "n_subbuf": _int(4, 2, 2**16, pow2=True),
         "mode": _choice("discard", "discard", "overwrite"),
         "header_size": _int(40, 40, 4096, multiple_of=8),  # and < subbuf_size
+        "payload": _choice("bytes", "bytes", "sizes"),     # model.buffer.PAYLOAD_MODES
     },
     "reader": {
         "period_ns": _int(100_000, 1, 10**12),

@@ -46,6 +46,16 @@ configured ``header_size`` may be larger): payload length (u32), kind (u16),
 flags (u16), timestamp, event index, user address, commit time (i64 each).
 The last three are the model's bookkeeping (a real tracer's header is
 smaller; count them as the event's fixed-size fields).
+
+**Payload modes** (``buffer.payload``, ``geo[G_PAYLOAD]``). ``"bytes"``
+moves real payload bytes into the slots and the reader compares them with
+user memory. ``"sizes"`` is the payload-free mode: offsets, counters,
+commits and headers are exactly as in ``"bytes"`` (so are every count, loss
+and time the engine reports; the steps still charge their copy costs), but
+:func:`copy_in`, :func:`zero_in` and :func:`stage` move no byte and the
+reader checks headers only. The engine then needs no user-memory arena and
+no scratch or bounce buffers; the ring itself is sized by its geometry, and
+keeps it, since a sub-buffer of payload-less records is all headers.
 """
 from __future__ import annotations
 
@@ -65,9 +75,13 @@ from .._intrinsics import (atomic_add,
 from .histogram import record as hist_record
 
 # geometry vector
-G_SUBBUF, G_NSUB, G_HEADER, G_MODE, G_SB_SHIFT, G_TOT_SHIFT, G_NBUF = range(7)
+(G_SUBBUF, G_NSUB, G_HEADER, G_MODE, G_SB_SHIFT, G_TOT_SHIFT, G_NBUF, G_PAYLOAD,
+ N_GEO) = range(9)
 MODE_DISCARD, MODE_OVERWRITE = 0, 1
 MODES = ("discard", "overwrite")
+#: ``buffer.payload``: real payload bytes, or sizes only (see the module doc)
+PAYLOAD_BYTES, PAYLOAD_SIZES = 0, 1
+PAYLOAD_MODES = ("bytes", "sizes")
 LOCAL, REMOTE = 0, 1
 # how a commit is made: a plain add to LOCAL (owning CPU), an atomic add to
 # REMOTE (another CPU, the split-counter scheme), or an atomic add to the one
@@ -104,7 +118,7 @@ F_DATA_MISSING, F_PADDING = 1, 2
 Ring = namedtuple("Ring", "geo st cc nrec dsize data")
 Ring.__doc__ = """State of ``n_bufs`` CPU buffers.
 
-geo   int64[7]                 geometry (G_* indices)
+geo   int64[N_GEO]             geometry and payload mode (G_* indices)
 st    int64[n_bufs, N_ST]      write/read offsets, counters, reader state
 cc    int64[n_bufs*n_subbuf*2] commit counters, [LOCAL, REMOTE] per sub-buffer
 nrec  int64[n_bufs*n_subbuf]   records in each sub-buffer's current lap
@@ -115,6 +129,12 @@ data  uint8[(n_bufs*n_subbuf + n_bufs)*subbuf_size] backing bytes: the
 """
 
 
+def moves_bytes(cfg: dict) -> bool:
+    """Does a run of ``cfg`` move payload bytes (``buffer.payload = "bytes"``)?
+    In "sizes" mode it needs no user-memory arena, scratch or bounce buffer."""
+    return cfg["buffer"]["payload"] == PAYLOAD_MODES[PAYLOAD_BYTES]
+
+
 def _log2_exact(name: str, value: int) -> int:
     if value <= 0 or value & (value - 1):
         raise ValueError(f"buffer.{name} must be a power of two, got {value}")
@@ -122,8 +142,10 @@ def _log2_exact(name: str, value: int) -> int:
 
 
 def new_ring(n_bufs: int, subbuf_size: int, n_subbuf: int,
-             header_size: int = HEADER_MIN, mode: str = "discard") -> Ring:
-    """Allocate an empty ring; checks the geometry (powers of two, header)."""
+             header_size: int = HEADER_MIN, mode: str = "discard",
+             payload: str = "bytes") -> Ring:
+    """Allocate an empty ring; checks the geometry (powers of two, header)
+    and the modes."""
     sb_shift = _log2_exact("subbuf_size", subbuf_size)
     n_shift = _log2_exact("n_subbuf", n_subbuf)
     if header_size < HEADER_MIN or header_size % 8 or header_size >= subbuf_size:
@@ -131,10 +153,14 @@ def new_ring(n_bufs: int, subbuf_size: int, n_subbuf: int,
                          f"[{HEADER_MIN}, subbuf_size), got {header_size}")
     if mode not in MODES:
         raise ValueError(f"buffer.mode must be one of {MODES}, got {mode!r}")
+    if payload not in PAYLOAD_MODES:
+        raise ValueError(f"buffer.payload must be one of {PAYLOAD_MODES}, "
+                         f"got {payload!r}")
     if n_bufs < 1:
         raise ValueError(f"n_bufs must be >= 1, got {n_bufs}")
     geo = np.array([subbuf_size, n_subbuf, header_size, MODES.index(mode),
-                    sb_shift, sb_shift + n_shift, n_bufs], dtype=np.int64)
+                    sb_shift, sb_shift + n_shift, n_bufs,
+                    PAYLOAD_MODES.index(payload)], dtype=np.int64)
     st = np.zeros((n_bufs, N_ST), dtype=np.int64)
     st[:, READING] = -1
     return Ring(geo, st,
@@ -286,16 +312,36 @@ def clear_flags(ring, b, off, flags):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def carries_bytes(ring):
+    """Does the ring hold payload bytes (``buffer.payload = "bytes"``)?"""
+    return ring.geo[G_PAYLOAD] == PAYLOAD_BYTES
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def copy_in(ring, b, off, at, src, src_off, n):
     """memcpy ``n`` bytes of ``src`` into the slot at ``off``, ``at`` bytes
-    after its header."""
-    memcpy(ring.data, pos(ring, b, off) + ring.geo[G_HEADER] + at, src, src_off, n)
+    after its header (nothing in "sizes" mode)."""
+    if carries_bytes(ring):
+        memcpy(ring.data, pos(ring, b, off) + ring.geo[G_HEADER] + at, src, src_off, n)
 
 
 @njit(cache=True, _nrt=False, inline="always")
 def zero_in(ring, b, off, at, n):
-    p = pos(ring, b, off) + ring.geo[G_HEADER] + at
-    ring.data[p:p + n] = 0
+    if carries_bytes(ring):
+        p = pos(ring, b, off) + ring.geo[G_HEADER] + at
+        ring.data[p:p + n] = 0
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def stage(ring, buf, at, src, src_off, n, missing):
+    """A copy into a staging buffer outside the ring (a CPU's scratch, a
+    task's bounce buffer): ``n`` bytes of ``src``, or zeros for a missing
+    page; nothing in "sizes" mode, where those buffers are not allocated."""
+    if carries_bytes(ring):
+        if missing:
+            buf[at:at + n] = 0
+        else:
+            memcpy(buf, at, src, src_off, n)
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -361,12 +407,16 @@ def flush(ring, b):
 @njit(cache=True, _nrt=False, inline="always")
 def _verify_record(ring, b, p, length, flags, ts, addr, capture_max, n_kinds,
                    kind, arena):
-    """Number of faults found in one record (0 when it is right)."""
+    """Number of faults found in one record (0 when it is right): its header
+    (length, kind, timestamp order), then, with payload bytes, its source
+    address and its bytes."""
     bad = 0
     if length > capture_max or kind >= n_kinds:
         bad += 1
     if ts < ring.st[b, LAST_TS]:
         bad += 1
+    if not carries_bytes(ring):
+        return bad
     if addr < 0 or addr + length > arena.size:
         return bad + 1
     h = p + ring.geo[G_HEADER]

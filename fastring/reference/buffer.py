@@ -1,7 +1,9 @@
 """A slow, obvious pure-Python model of the ring buffer: the kernels' oracle.
 
 Written for reading, not speed: each CPU buffer is a list of sub-buffer
-objects holding Python lists of records; bytes are a ``bytearray``. Nothing
+objects holding Python lists of records; bytes are a ``bytearray`` (with
+``payload = "sizes"`` only the headers are written, and the reader checks
+only them). Nothing
 here is shared with :mod:`fastring.model.buffer` except the header layout
 constants, so a bug in one is not silently copied into the other.
 """
@@ -36,6 +38,7 @@ class CpuBuffer:
     n_subbuf: int
     header_size: int
     mode: str
+    payload: str = "bytes"    # "sizes": headers only, no payload bytes
     write: int = 0            # free-running write position
     read: int = 0             # free-running read position
     sub: list = field(default_factory=list)
@@ -118,8 +121,9 @@ class CpuBuffer:
         p = self.slot(pos)
         self.data[p:p + 40] = struct.pack(HEADER_FMT, len(payload), kind, flags,
                                           ts, event, addr, 0)
-        h = p + self.header_size
-        self.data[h:h + len(payload)] = payload
+        if self.payload == "bytes":
+            h = p + self.header_size
+            self.data[h:h + len(payload)] = payload
 
     def commit(self, pos, size, how, now):
         """how: "local", "remote" (split counter) or "atomic" (one counter)."""
@@ -229,6 +233,8 @@ class CpuBuffer:
     def _check(self, data, p, length, kind, flags, ts, addr, arena, capture_max,
                n_kinds):
         bad = int(length > capture_max or kind >= n_kinds) + int(ts < self.last_ts)
+        if self.payload == "sizes":
+            return bad                    # no payload bytes to check
         if addr < 0 or addr + length > len(arena):
             return bad + 1
         got = bytes(data[p + self.header_size:p + self.header_size + length])

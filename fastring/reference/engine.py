@@ -53,7 +53,7 @@ from collections import Counter
 
 from ..config import programs
 from ..model import strategies as S
-from ..model.buffer import F_DATA_MISSING
+from ..model.buffer import F_DATA_MISSING, moves_bytes
 from ..world.costs import COST_KEYS
 from ..model.rng import (S_ADDR,
     S_EVICT,
@@ -162,11 +162,15 @@ class Reference(ProbeSteps):
         b = cfg["buffer"]
         self.header_size = b["header_size"]
         self.buffers = [CpuBuffer(b["subbuf_size"], b["n_subbuf"],
-                                  b["header_size"], b["mode"])
+                                  b["header_size"], b["mode"], b["payload"])
                         for _ in range(self.n_cpus)]
         self.delivered = [[] for _ in range(self.n_cpus)]
-        self.scratch = [bytearray(self.capture_max) for _ in range(self.n_cpus)]
-        self.bounce = [bytearray(self.capture_max) for _ in range(self.n_tasks)]
+        # payload bytes: with buffer.payload = "sizes" there are none (the
+        # arena is empty, a copy moves b"") and the staging buffers are empty
+        self.carries_bytes = moves_bytes(cfg)
+        stage = self.capture_max if self.carries_bytes else 0
+        self.scratch = [bytearray(stage) for _ in range(self.n_cpus)]
+        self.bounce = [bytearray(stage) for _ in range(self.n_tasks)]
 
         self.tasks = [Task(i, i % self.n_cpus) for i in range(self.n_tasks)]
         self.cpus = [Cpu(c) for c in range(self.n_cpus)]

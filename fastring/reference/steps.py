@@ -125,7 +125,12 @@ class ProbeSteps:
         """The payload's bytes into ``dest``; zeros if a page was missing.
         Whether ``dest`` holds zeros belongs to ``dest`` alone."""
         n = task.length
-        data = bytes(n) if task.missing else self.arena[task.addr:task.addr + n]
+        if not self.carries_bytes:
+            data = b""                    # buffer.payload = "sizes"
+        elif task.missing:
+            data = bytes(n)
+        else:
+            data = self.arena[task.addr:task.addr + n]
         if dest == SLOT:
             self.write_payload(task, data, task.missing)
         elif dest == SCRATCH:

@@ -188,13 +188,13 @@ def state_bytes(cfg: dict, n_bounded: int, rows_cap: int) -> dict[str, int]:
     mach, wl, buf = cfg["machine"], cfg["workload"], cfg["buffer"]
     n_cpus = mach["n_cpus"]
     n_tasks = n_cpus * mach["tasks_per_cpu"]
-    cap = max(wl["capture_max"], 1)
+    cap = max(wl["capture_max"] if B.moves_bytes(cfg) else 0, 1)
     n_sub = n_cpus * buf["n_subbuf"]
     n_heap = n_tasks + n_cpus + 1
     return {
         "buffer.subbuf_size x buffer.n_subbuf x machine.n_cpus (the ring)":
             (n_sub + n_cpus) * buf["subbuf_size"] + 4 * n_sub * 8 + n_cpus * B.N_ST * 8
-            + (B.G_NBUF + 1) * 8,
+            + B.N_GEO * 8,
         "machine.tasks_per_cpu x machine.n_cpus (per-task state)":
             n_tasks * 8 * (E.N_T + max(n_bounded, 1) + 1)
             + n_tasks * (wl["capture_max"] // PAGE + 2) * 9 + 2 * n_heap * 8,
@@ -234,7 +234,7 @@ def estimate(cfg: dict, costs: dict[str, float], n_bounded: int = 1,
     seconds = 1e-9 * (n_strat * (events * NS_PER_EVENT + wakes * NS_PER_WAKE)
                       + n_tasks * NS_PER_TASK)
     memory = {"workload.user_pages (the user-memory arena)":
-              cfg["workload"]["user_pages"] * PAGE,
+              cfg["workload"]["user_pages"] * PAGE if B.moves_bytes(cfg) else 0,
               "machine.tasks_per_cpu x machine.n_cpus (working sets)": n_tasks * 8}
     memory.update(state_bytes(cfg, n_bounded,
                               cfg["run"]["chunk_events"] if events_table else 0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import namedtuple
 import numpy as np
 
+from ..model import buffer as B
 from ..model.histogram import N_BINS
 from ..world.prepare import P_CAPMAX, P_MAXPG, P_NCPU, P_NPAGES, P_NTASK
 from .layout import N_T, N_C, N_G, N_K, N_H, N_E
@@ -16,7 +17,8 @@ State = namedtuple("State", "g k h t c rq pages reclaim jumps resident scratch "
 def new_state(world, ring, n_bounded: int, rows_cap: int) -> State:
     p = world.p
     n_cpus, n_tasks = int(p[P_NCPU]), int(p[P_NTASK])
-    cap = int(p[P_CAPMAX])
+    # scratch and bounce buffers hold payload bytes: none in "sizes" mode
+    cap = int(p[P_CAPMAX]) if ring.geo[B.G_PAYLOAD] == B.PAYLOAD_BYTES else 0
     n_heap = n_tasks + n_cpus + 1
     return State(
         np.zeros(N_G, np.int64), np.zeros(N_K, np.int64),

@@ -67,10 +67,7 @@ def _copy_user(w, s, ring, task, cpu, dest):
     else:
         buf = s.scratch if dest == D_SCRATCH else s.bounce
         at = (cpu if dest == D_SCRATCH else task) * cap
-        if missing:
-            buf[at:at + length] = 0
-        else:
-            B.memcpy(buf, at, w.arena, s.t[task, T_ADDR], length)
+        B.stage(ring, buf, at, w.arena, s.t[task, T_ADDR], length, missing)
         _mark(s, task, dest, missing)
     s.k[K_COPIED] += length
 

@@ -4,6 +4,8 @@ Turns the validated config into the fixed-dtype arrays the engine reads:
 the syscall mix, each task's working set in the seeded user-memory arena,
 the fault injections, the cost vector and the scalar parameters. Nothing
 here is random at run time: the arena and working sets come from the seed.
+With ``buffer.payload = "sizes"`` no payload byte is ever read, so the arena
+is not allocated (``P_ARENA`` still sizes user memory for the addresses).
 """
 from __future__ import annotations
 
@@ -134,7 +136,8 @@ def prepare(cfg: dict) -> World:
         np.array([FAULT_MINOR if i["kind"] == "minor" else FAULT_MAJOR for i in inj],
                  dtype=np.int64),
         np.array([i["delay_ns"] * 1000 for i in inj], dtype=np.int64),
-        make_arena(seed, arena_bytes), *tr)
+        make_arena(seed, arena_bytes if B.moves_bytes(cfg) else 0),
+        *tr)
 
 
 def _lifetime_ps(residency_ns: float, reclaim_ns: float) -> float:
@@ -149,4 +152,4 @@ def _lifetime_ps(residency_ns: float, reclaim_ns: float) -> float:
 def new_ring(cfg: dict) -> B.Ring:
     b = cfg["buffer"]
     return B.new_ring(cfg["machine"]["n_cpus"], b["subbuf_size"], b["n_subbuf"],
-                      b["header_size"], b["mode"])
+                      b["header_size"], b["mode"], b["payload"])
