@@ -1,6 +1,8 @@
 """``fastring.run(config)``: every strategy of a config through the engine.
 
-Validation happens first, in full, before any kernel runs. Each strategy then
+Validation happens first, in full, before any kernel runs: the config's in
+:func:`fastring.config.load` (once: a loaded config is not loaded again),
+the run's size in :func:`check`. Each strategy then
 replays the same world (same seed, same arena, same random draws keyed by
 event) in chunks of ``run.chunk_events`` completed events, so memory stays
 flat unless the per-event table is asked for, and a progress callback sees
@@ -72,8 +74,7 @@ class Simulation:
         self.cfg = cfg
         self.strategy = strategy
         self.world = world if world is not None else W.prepare(cfg)
-        self.prog = prog if prog is not None else S.programs(
-            {**cfg, "run": {**cfg["run"], "strategies": [strategy]}})[strategy]
+        self.prog = prog if prog is not None else C.programs(cfg, [strategy])[strategy]
         n_bounded = int((self.prog[:, S.SLOT] >= 0).sum())
         self.chunk = cfg["run"]["chunk_events"]
         self.ring = W.new_ring(cfg)
@@ -255,9 +256,8 @@ def run(config=None, *, events_table: bool = False, overrides=(),
     :class:`fastring.sim.estimate.EstimateError` (a ConfigError) for a run
     estimated to take over an hour or over half the RAM, unless ``force``.
     """
-    cfg = C.load(config, overrides)
-    programs = S.programs(cfg)                # reject bad programs up front
-    check(cfg, programs, events_table, force)
+    cfg = C.load(config, overrides)    # of a loaded config: a copy, no second load
+    check(cfg, events_table=events_table, force=force)
     names = cfg["run"]["strategies"]
     jobs = P.default_jobs() if jobs is None else jobs
     if jobs < 1:
@@ -266,8 +266,9 @@ def run(config=None, *, events_table: bool = False, overrides=(),
         results = P.run_strategies(cfg, jobs, events_table, progress)
     else:
         world = W.prepare(cfg)
-        results = [simulate_strategy(cfg, name, world, programs[name], events_table,
-                                     progress, on_batch) for name in names]
+        results = [simulate_strategy(cfg, name, world, events_table=events_table,
+                                     progress=progress, on_batch=on_batch)
+                   for name in names]
     return _results(cfg, names, results, events_table)
 
 
@@ -302,10 +303,12 @@ def _results(cfg: dict, names: list[str], results: list, events_table: bool) -> 
         events=events)
 
 
-def check(cfg: dict, programs: dict, events_table: bool = False,
-          force: bool = False) -> X.Estimate:
-    """:func:`fastring.sim.estimate.check` for a loaded config and its programs."""
-    n_bounded = max(int((p[:, S.SLOT] >= 0).sum()) for p in programs.values())
+def check(cfg: dict, *, events_table: bool = False, force: bool = False) -> X.Estimate:
+    """The one check before a run that is not the config's own: its work and
+    memory (:func:`fastring.sim.estimate.check`, which ``force`` overrides),
+    for a loaded config, with the programs and costs it carries. Everything
+    else was judged by :func:`fastring.config.load`."""
+    n_bounded = max(int((p[:, S.SLOT] >= 0).sum()) for p in C.programs(cfg).values())
     return X.check(cfg, C.resolved_costs(cfg), n_bounded, events_table, force)
 
 

@@ -38,7 +38,8 @@ def test_load_toml_file(tmp_path):
         ' {event = 3, kind = "minor", delay_ns = 0}]\n'
         '[workload.syscalls.openat]\nweight = 2\n'
         '[workload.syscalls.mmap]\nweight = 0.1\npayload = "buffer"\n'
-        '[strategies.mine]\nprogram = ["reserve", "copy", "commit"]\n'
+        '[strategies.mine]\nprogram = ["preempt_off", "reserve", "commit_local", '
+        '"preempt_on"]\n'
         '[run]\nstrategies = ["nofault", "mine"]\n')
     for src in (path, str(path)):
         cfg = config.load(src)
@@ -252,14 +253,13 @@ def test_bad_override_syntax():
 
 
 def test_user_strategy_and_sorted_inject():
+    mine = ["preempt_off", "reserve", "commit_local", "preempt_on"]
     cfg = config.load({
-        "strategies": {"mine": {"program": ["reserve", "commit"],
-                                "description": "test"}},
+        "strategies": {"mine": {"program": mine, "description": "test"}},
         "run": {"strategies": ["mine"]},
         "faults": {"inject": [{"event": 10, "kind": "major", "delay_ns": 5e6},
                               {"event": 2, "kind": "minor", "delay_ns": 0}]}})
-    assert cfg["strategies"]["mine"] == {"program": ["reserve", "commit"],
-                                         "description": "test"}
+    assert cfg["strategies"]["mine"] == {"program": mine, "description": "test"}
     assert cfg["faults"]["inject"] == [
         {"event": 2, "kind": "minor", "delay_ns": 0},
         {"event": 10, "kind": "major", "delay_ns": 5_000_000}]

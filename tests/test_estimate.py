@@ -28,7 +28,7 @@ def test_memory_estimate_matches_the_arrays_allocated(overrides):
     """The estimator mirrors engine.new_state and buffer.new_ring: this fails
     when either changes without it."""
     cfg = config.load(overrides=overrides)
-    progs = strategies.programs(cfg)
+    progs = config.programs(cfg)
     for name, prog in progs.items():
         n_bounded = int((prog[:, strategies.SLOT] >= 0).sum())
         sim = api.Simulation(cfg, name, events_table=True, prog=prog)

@@ -181,14 +181,13 @@ def configs(draw, max_keys, base=None):
 def load_or_refusal(cfg):
     """The loaded config, or None after checking the refusal names a key."""
     try:
-        loaded = config.load(cfg)
-        progs = S.programs(loaded)
-    except (ConfigError, S.ProgramError) as exc:
+        loaded = config.load(cfg)            # compiles the programs too
+    except ConfigError as exc:
         msg = str(exc)
         assert msg.split(".")[0].split(":")[0].split("[")[0] in (*SCHEMA, "config"), msg
         event(f"refused at load: {msg.split(':')[0][:40]}")
         return None, None
-    return loaded, progs
+    return loaded, config.programs(loaded)
 
 
 # --------------------------------------------------------------------- tests
@@ -196,11 +195,11 @@ def load_or_refusal(cfg):
 @FUZZ
 @given(configs(max_keys=len(DRAWN)))
 def test_whole_schema_is_refused_cleanly_or_runs_its_estimate(cfg):
-    loaded, progs = load_or_refusal(cfg)
+    loaded, _ = load_or_refusal(cfg)
     if loaded is None:
         return
     try:
-        est = api.check(loaded, progs)
+        est = api.check(loaded)
     except estimate.EstimateError as exc:
         assert str(exc).split(":")[0].split(".")[0] in SCHEMA, str(exc)
         event("refused by the estimator")
@@ -241,7 +240,7 @@ def test_fuzz_runs_keep_the_invariants(cfg):
     event("ran")
     buffers = res.buffers.to_pylist()
     costs = config.resolved_costs(loaded)
-    bound = sum(estimate.span_parts(loaded, costs, estimate.program_shape(loaded)).values())
+    bound = sum(estimate.span_parts(loaded, costs, estimate.program_shape(progs)).values())
     bound = estimate.SPAN_MARGIN * bound + estimate.longest_draw(loaded)[1]
     for row in res.runs.to_pylist():
         _check_invariants(row)

@@ -8,6 +8,8 @@ firing (or fires with a message that no longer names the step) fails here.
 """
 import pytest
 
+from fastring import config
+from fastring.config import ConfigError
 from fastring.model import strategies as S
 from fastring.model.strategies import ProgramError, compile_program
 
@@ -90,6 +92,20 @@ def test_each_error(case):
     program, where, what = CASES[case]
     with pytest.raises(ProgramError) as err:
         compile_program("mine", program)
+    msg = str(err.value)
+    assert msg.startswith("strategies.mine"), msg
+    assert where in msg and what in msg, msg
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_error_surfaces_through_config_load(case):
+    """The config compiles its strategies: a program the checker refuses is
+    refused by ``config.load`` with the same message (a ConfigError), not at
+    run time. An empty program is the schema's to refuse, before the checker."""
+    program, where, what = CASES[case]
+    with pytest.raises(ConfigError) as err:
+        config.load({"strategies": {"mine": {"program": program}},
+                     "run": {"strategies": ["mine"]}})
     msg = str(err.value)
     assert msg.startswith("strategies.mine"), msg
     assert where in msg and what in msg, msg

@@ -7,7 +7,6 @@ format). Light on purpose: ``fastring --help`` imports it and nothing heavy.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,10 +92,11 @@ OPTION_KEYS = (("--strategy", "strategies", "run.strategies"),
                ("--seed", "seed", "run.seed"))
 
 
-def overrides(args) -> list[str]:
-    """The ``--set`` items and the options of :data:`OPTION_KEYS` as
-    ``section.key=value`` overrides; an option and a ``--set`` of the same key
-    are a :class:`UsageError`."""
+def overrides(args) -> list:
+    """The ``--set`` texts, then the options of :data:`OPTION_KEYS` as
+    ``(key, value)`` pairs that the config takes as they are (no list
+    re-parsed from text); an option and a ``--set`` of the same key are a
+    :class:`UsageError`."""
     out = list(args.sets)
     for item in out:
         key, eq, _ = item.partition("=")
@@ -113,7 +113,7 @@ def overrides(args) -> list[str]:
                 else f"{option} {value}"
             raise UsageError(f"{shown} and --set {keys[key]} both set {key}; "
                              f"give one of them")
-        out.append(f"{key}=" + (json.dumps(value) if isinstance(value, list) else str(value)))
+        out.append((key, value))           # taken as is: no list re-parsed from text
     return out
 
 

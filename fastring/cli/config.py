@@ -2,7 +2,6 @@
 printed (the effective config as TOML; every strategy and its program)."""
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 
@@ -24,7 +23,7 @@ def config(args) -> int:
         if "preset" not in (C.SCHEMA.get("tracer") or {}):
             raise UsageError(f"--preset {args.preset}: this version of fastring "
                              f"has no tracer presets (no tracer.preset key)")
-        sets.insert(0, f"tracer.preset={json.dumps(args.preset)}")
+        sets.insert(0, ("tracer.preset", args.preset))
     cfg = C.load(args.config, sets)
     sys.stdout.write(config_toml(cfg))
     return EXIT_OK
@@ -36,13 +35,12 @@ def strategies_options(p) -> None:
 
 def strategies(args) -> int:
     from .. import config as C
-    from ..model.strategies import BUILTIN, describe, programs
+    from ..model.strategies import NAMES, describe, program_of
     cfg = C.load(args.config, overrides(args))
-    names = [*BUILTIN, *cfg["strategies"]]
-    programs({**cfg, "run": {**cfg["run"], "strategies": names}})   # all valid
+    names = [*NAMES, *cfg["strategies"]]
+    C.programs(cfg, names)                        # all valid, not only run's
     for name in names:
-        program = (cfg["strategies"][name]["program"] if name in cfg["strategies"]
-                   else BUILTIN[name][1])
+        program = program_of(name, cfg)
         origin = "defined in the config" if name in cfg["strategies"] else "built in"
         print(f"{name} ({origin})")
         for line in textwrap.wrap(describe(name, cfg) or "(no description)", 76):

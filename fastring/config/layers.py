@@ -12,26 +12,22 @@ from collections.abc import Mapping
 
 from fastring.world import capture as _capture
 from fastring.world import presets as _presets
-from fastring._toml import parse_value
 from fastring.errors import ConfigError
 
 
 def explicit(source: Mapping | None, overrides: list) -> set[str]:
-    """The ``section.key`` names that ``source`` and ``overrides`` set: these
-    win over the preset and over values derived from other keys."""
+    """The ``section.key`` names that ``source`` and ``overrides`` (parsed:
+    (dotted key split, value) pairs) set: these win over the preset and
+    over values derived from other keys."""
     out = set()
     for sec, val in (source or {}).items():
         if isinstance(val, Mapping):
             out.update(f"{sec}.{k}" for k in val)
-    for item in overrides:
-        if not isinstance(item, str) or "=" not in item:
-            continue
-        key, _, text = item.partition("=")
-        parts = key.strip().split(".")
+    for parts, value in overrides:
         if len(parts) >= 2:
             out.add(".".join(parts[:2]))
-        elif isinstance(v := parse_value(text.strip()), dict):
-            out.update(f"{parts[0]}.{k}" for k in v)
+        elif isinstance(value, dict):
+            out.update(f"{parts[0]}.{k}" for k in value)
     return out
 
 
@@ -68,7 +64,7 @@ def derive(cfg: dict, explicit: set[str], complete: bool) -> None:
                 f"one task per pid, one kind per syscall name)")
     path, loops = w.get("trace"), w.get("trace_loops", 1)
     if not isinstance(path, str) or not path or not isinstance(loops, int):
-        return                                  # _check_whole names the key
+        return                                  # config.checks names the key
     cap = capture_of(w)
     from fastring.world.fit import fit_mix
     w["syscalls"] = fit_mix(cap)
@@ -93,25 +89,8 @@ def replaces_mix(source: Mapping, overrides: list) -> bool:
     config's kinds are the whole mix (what ``fastring fit`` writes)."""
     w = source.get("workload")
     flag = w.get("replace_mix", False) if isinstance(w, Mapping) else False
-    for item in overrides:
-        if isinstance(item, str) and item.partition("=")[0].strip() == "workload.replace_mix":
-            flag = parse_value(item.partition("=")[2].strip())
+    for parts, value in overrides:
+        if parts == ["workload", "replace_mix"]:
+            flag = value
     return flag is True
 
-
-def check_trace(cfg: dict) -> None:
-    """A replayed capture's config is the capture's: it reads, and
-    ``run.events`` and the kinds are what :func:`derive` set."""
-    w = cfg["workload"]
-    if not w["trace"]:
-        raise ConfigError("workload.trace: must name an strace capture "
-                          "when workload.source = 'trace', got ''")
-    cap = capture_of(w)
-    want = len(cap) * w["trace_loops"]
-    if cfg["run"]["events"] != want:
-        raise ConfigError(f"run.events: must be the capture's syscalls x "
-                          f"workload.trace_loops = {want}, got "
-                          f"{cfg['run']['events']}")
-    if list(w["syscalls"]) != cap.names:
-        raise ConfigError(f"workload.syscalls: must be the capture's "
-                          f"syscall names {cap.names}, got {list(w['syscalls'])}")

@@ -268,11 +268,10 @@ def run_to_dir(out_dir, config=None, *, overrides: Iterable[str] = (),
     path of the files written.
     """
     from .. import config as C
-    from ..model import strategies as S
     from ..api import check, run
 
-    cfg = C.load(config, overrides)
-    check(cfg, S.programs(cfg), force=force)
+    cfg = C.load(config, overrides)      # checks and compiles; run() reuses it
+    check(cfg, force=force)
     with ResultsWriter(out_dir, config=cfg, events=events,
                        compression=compression) as w:
         if before_run is not None:

@@ -84,8 +84,8 @@ def live(config=None, *, overrides=(), threads: int | None = None,
     cfg = C.load(config, overrides)
     threads = default_threads() if threads is None else int(threads)
     check(cfg, threads)
+    programs = C.programs(cfg)              # load's: n_cpus does not change them
     cfg = live_config(cfg, threads)
-    programs = S.programs(cfg)
     if threads > len(T.usable_cores()):
         warn(f"--threads {threads} > {len(T.usable_cores())} usable cores: "
              f"the writer threads time-share them")

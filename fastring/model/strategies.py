@@ -61,6 +61,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import ConfigError
+
 # opcodes (the engine dispatches on these)
 (PREEMPT_OFF, PREEMPT_ON, MIGRATE_OFF, MIGRATE_ON, STRNLEN, FAULT_IN,
  KMALLOC, KFREE, COPY_TO_SLOT, COPY_TO_SCRATCH, COPY_TO_BOUNCE,
@@ -174,10 +176,15 @@ BUILTIN = {
          "preempt_on",
          "goto again"]),
 }
+#: the built-in strategies' names, in the order the tables list them
+NAMES = tuple(BUILTIN)
 
 
-class ProgramError(ValueError):
-    """An invalid strategy program; the message names the strategy and step."""
+class ProgramError(ConfigError):
+    """An invalid strategy program; the message names the strategy and step.
+    A :class:`~fastring.errors.ConfigError` (and so a ValueError): the
+    programs are part of the config, and :func:`fastring.config.load`
+    compiles them."""
 
 
 def _parse(name: str, program: list[str]):
@@ -392,15 +399,19 @@ def compile_program(name: str, program, allow_unsafe: bool = False) -> np.ndarra
     return np.array(code, dtype=np.int64)
 
 
-def programs(cfg: dict) -> dict[str, np.ndarray]:
-    """Compiled programs of every strategy in ``cfg['run']['strategies']``."""
-    user = cfg.get("strategies", {})
-    out = {}
-    for name in cfg["run"]["strategies"]:
-        program = user[name]["program"] if name in user else BUILTIN[name][1]
-        out[name] = compile_program(
-            name, program, cfg.get("live", {}).get("allow_unsafe", False))
-    return out
+def program_of(name: str, cfg: dict | None = None) -> list[str]:
+    """The steps of strategy ``name``: the config's own, else the built-in's."""
+    user = (cfg or {}).get("strategies", {})
+    return user[name]["program"] if name in user else BUILTIN[name][1]
+
+
+def programs(cfg: dict, names=None) -> dict[str, np.ndarray]:
+    """Compiled programs of ``names`` (default: ``cfg['run']['strategies']``).
+    :func:`fastring.config.load` calls this once and keeps the result
+    (:func:`fastring.config.programs`): call that instead on a loaded config."""
+    allow_unsafe = cfg.get("live", {}).get("allow_unsafe", False)
+    return {name: compile_program(name, program_of(name, cfg), allow_unsafe)
+            for name in (cfg["run"]["strategies"] if names is None else names)}
 
 
 def describe(name: str, cfg: dict | None = None) -> str:

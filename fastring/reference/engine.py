@@ -51,6 +51,7 @@ import bisect
 import heapq
 from collections import Counter
 
+from ..config import programs
 from ..model import strategies as S
 from ..model.buffer import F_DATA_MISSING, moves_bytes
 from ..world.costs import COST_KEYS
@@ -155,9 +156,8 @@ class Reference(ProbeSteps):
                        for i in range(self.n_tasks)] if self.replay else []
         self.n_kinds = len(self.kind_cdf)
 
-        prog_cfg = {**cfg, "run": {**cfg["run"], "strategies": [strategy]}}
         self.program = [tuple(int(x) for x in row)
-                        for row in S.programs(prog_cfg)[strategy]]
+                        for row in programs(cfg, [strategy])[strategy]]
 
         b = cfg["buffer"]
         self.header_size = b["header_size"]

@@ -8,8 +8,8 @@ cannot run correctly or in reasonable time:
   config simulates (every probe at its programs' longest: every pass of
   every bounded retry, each step preempted), plus the longest single random
   draw (a think time, a fault, an eviction time), and
-  :func:`fastring.config.validate` refuses a config whose bound, doubled,
-  reaches the limit. This is never
+  :func:`fastring.config.load` refuses a config whose bound, doubled,
+  reaches the limit (``config.checks.check_span``). This is never
   overridable: past it the tables would be wrong. The engine's clock is
   also checked after every chunk (``fastring.api``), as a backstop.
 * **work and memory**: :func:`check` refuses, unless forced (``--force``,
@@ -34,7 +34,7 @@ from ..model import buffer as B
 from .. import engine as E
 from ..model import histogram as H
 from ..model import strategies as S
-from ..config import ConfigError
+from ..errors import ConfigError
 from ..model.rng import EXPONENTIAL_MAX, NORMAL_MAX
 from ..world.prepare import PAGE, read_psb
 
@@ -69,19 +69,12 @@ def _lognormal_mean(median: float, sigma: float) -> float:
     return median * math.exp(min(sigma * sigma / 2.0, 700.0))
 
 
-def program_shape(cfg: dict) -> tuple[int, int]:
-    """(steps, passes): the longest program of the run's strategies and the
-    most passes one probe can make through it (1 + the sum of its jump
-    bounds: the bounds count per event). Programs that do not compile are
-    left out (``strategies.programs`` refuses them before any run)."""
-    user = cfg.get("strategies", {})
+def program_shape(programs: dict) -> tuple[int, int]:
+    """(steps, passes): the longest of the run's compiled ``programs`` and
+    the most passes one probe can make through it (1 + the sum of its jump
+    bounds: the bounds count per event)."""
     shape = (1, 1)
-    for name in cfg["run"]["strategies"]:
-        try:
-            p = S.compile_program(name, user[name]["program"] if name in user
-                                  else S.BUILTIN[name][1])
-        except (S.ProgramError, KeyError):
-            continue
+    for p in programs.values():
         shape = (max(shape[0], len(p)),
                  max(shape[1], 1 + int(p[p[:, S.SLOT] >= 0, S.BOUND].sum())))
     return shape
@@ -152,10 +145,11 @@ def longest_draw(cfg: dict) -> tuple[str, float]:
     return key, draws[key]
 
 
-def clock_problem(cfg: dict, costs: dict[str, float]) -> str | None:
-    """Why a run of ``cfg`` could wrap the simulated clock (None if it
-    cannot): the message names the dominant key and shows the estimate."""
-    parts = span_parts(cfg, costs, program_shape(cfg))
+def clock_problem(cfg: dict, costs: dict[str, float], programs: dict) -> str | None:
+    """Why a run of ``cfg`` (with its compiled ``programs``) could wrap the
+    simulated clock (None if it cannot): the message names the dominant key
+    and shows the estimate."""
+    parts = span_parts(cfg, costs, program_shape(programs))
     span = sum(parts.values())
     draw_key, draw = longest_draw(cfg)
     if SPAN_MARGIN * span + draw <= CLOCK_LIMIT_NS:

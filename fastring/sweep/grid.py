@@ -47,7 +47,7 @@ class Cell:
     id: str                     # stable id from the axis values (file names)
     params: dict                # axis key -> value, in axis order
     seed: int                   # the run.seed the cell runs with
-    overrides: list[str]        # "key=value" strings, as for --set
+    overrides: list[tuple]      # (key, value) pairs: config.load takes the values
     config: dict | None = None  # the normalized config; None if invalid
     error: str | None = None    # why the config is invalid
 
@@ -200,11 +200,11 @@ def load_grid(source) -> Grid:
     for index, values in enumerate(itertools.product(*axes.values())):
         params = dict(zip(axes, values))
         cs = cell_seed(seed, params)
-        overrides = [f"{k}={_toml.value(v)}" for k, v in params.items()]
+        overrides = list(params.items())
         cell = Cell(index, cell_id(params), params, cs, overrides)
         try:
-            cfg = C.load(base, [*overrides, f"run.seed={cs}"])
-            api.check(cfg, S.programs(cfg))   # as fastring.run does
+            cfg = C.load(base, [*overrides, ("run.seed", cs)])
+            api.check(cfg)                    # as fastring.run does
             cell.config = cfg
         except (ConfigError, S.ProgramError) as exc:
             cell.error = str(exc)

@@ -17,7 +17,7 @@ import numpy as np
 from ..model import buffer as B
 from . import replay
 from .capture import captured
-from ..config import ConfigError, resolved_costs
+from ..config import resolved_costs
 from .costs import to_ps
 from ..model.rng import S_WS, arena as make_arena, u01_py
 
