@@ -33,29 +33,11 @@ from ..model import strategies as S
 from .._intrinsics import (atomic_add, cycles, load_acquire, load_i64,
                            memcpy, monotonic_ns, store_release)
 from ..model.histogram import N_BINS, bin_of
-from ..model.rng import (S_FAULT_NS,
-    S_MIGRATE,
-    S_PREEMPT,
-    S_THINK,
-    S_WHERE,
-    exponential,
-    fault_service_ps,
-    next_u01,
-    u01)
-from ..world.prepare import (F_MAJOR,
-    F_MINOR,
-    F_PMIGRATE,
-    F_SIGMA,
-    F_THINK,
-    FAULT_MAJOR,
-    P_CAPMAX,
-    P_EVENTS,
-    P_NKINDS,
-    P_NTASK,
-    P_SEED,
-    P_VERIFY,
-    PAGE,
-    PAYLOAD_STRING)
+from ..model.rng import (S_FAULT_NS, S_MIGRATE, S_PREEMPT, S_THINK, S_WHERE,
+                         exponential, fault_service_ps, next_u01, u01)
+from ..world.prepare import (F_MAJOR, F_MINOR, F_PMIGRATE, F_SIGMA, F_THINK,
+                             FAULT_MAJOR, P_CAPMAX, P_EVENTS, P_NKINDS, P_NTASK, P_SEED,
+                             P_VERIFY, PAGE, PAYLOAD_STRING)
 
 # slot fields
 (L_STATE, L_EVENT, L_KIND, L_LEN, L_ADDR, L_PC, L_STATUS, L_FLAGS, L_MISSING,

@@ -32,10 +32,6 @@ LIVE_COLUMNS = ("threads", "mismatches", "undelivered", "unfinished",
                 "pages_dropped", "pinned", "stuck_detail")
 
 
-class LiveError(RuntimeError):
-    """A live run that could not finish (stopped by its timeout)."""
-
-
 def default_threads() -> int:
     return max(2, len(T.usable_cores()))
 

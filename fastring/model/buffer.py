@@ -64,14 +64,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .._intrinsics import (atomic_add,
-    load_acquire,
-    load_i64,
-    local_add,
-    memcpy,
-    memeq,
-    store_i64,
-    store_release)
+from .._intrinsics import (atomic_add, load_acquire, load_i64, local_add, memcpy, memeq,
+                           store_i64, store_release)
 from .histogram import record as hist_record
 from ..memory import lazy_zeros
 

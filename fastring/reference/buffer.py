@@ -12,14 +12,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from ..model.buffer import (F_DATA_MISSING,
-    F_PADDING,
-    H_ADDR,
-    H_COMMIT,
-    H_FLAGS,
-    H_KIND,
-    H_LEN,
-    H_TS)
+from ..model.buffer import (F_DATA_MISSING, F_PADDING, H_ADDR, H_COMMIT, H_FLAGS,
+                            H_KIND, H_LEN, H_TS)
 
 HEADER_FMT = "<IHHqqqq"   # len, kind, flags, ts, event, addr, commit
 

@@ -55,45 +55,14 @@ from ..config import programs
 from ..model import strategies as S
 from ..model.buffer import F_DATA_MISSING, moves_bytes
 from ..world.costs import COST_KEYS
-from ..model.rng import (S_ADDR,
-    S_EVICT,
-    S_FAULT_NS,
-    S_KIND,
-    S_LEN,
-    S_MIGRATE,
-    S_PAGE,
-    S_THINK,
-    S_WHERE,
-    exponential_py as exponential,
-    lognormal_py as lognormal,
-    u01_py)
-from ..world.prepare import (F_MAJOR,
-    F_MINOR,
-    F_PMAJ_MISSING,
-    F_PMAJOR,
-    F_PMIGRATE,
-    F_PMINOR,
-    F_RECLAIM,
-    F_RESIDENCY,
-    F_SIGMA,
-    F_THINK,
-    FAULT_MAJOR,
-    P_ARENA,
-    P_CAPMAX,
-    P_EVENTS,
-    P_FMODEL,
-    P_LOOPS,
-    P_NCPU,
-    P_NTASK,
-    P_TRACE,
-    P_PERIOD,
-    P_READ_PSB,
-    P_SEED,
-    P_TIMESLICE,
-    P_VERIFY,
-    PAGE,
-    PAYLOAD_NONE,
-    prepare)
+from ..model.rng import (S_ADDR, S_EVICT, S_FAULT_NS, S_KIND, S_LEN, S_MIGRATE, S_PAGE,
+                         S_THINK, S_WHERE, exponential_py as exponential, lognormal_py
+                         as lognormal, u01_py)
+from ..world.prepare import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMIGRATE,
+                             F_PMINOR, F_RECLAIM, F_RESIDENCY, F_SIGMA, F_THINK,
+                             FAULT_MAJOR, P_ARENA, P_CAPMAX, P_EVENTS, P_FMODEL,
+                             P_LOOPS, P_NCPU, P_NTASK, P_TRACE, P_PERIOD, P_READ_PSB,
+                             P_SEED, P_TIMESLICE, P_VERIFY, PAGE, PAYLOAD_NONE, prepare)
 from ..sim import layout
 from ..sim.layout import EVENT_COLUMNS, HIST_NAMES
 from .buffer import CpuBuffer

@@ -7,7 +7,7 @@ from numba import njit
 
 from ..model.rng import S_ADDR, S_KIND, S_LEN, S_THINK, exponential, lognormal, u01
 from ..world.prepare import (KIND_GUIDE, F_THINK, P_ARENA, P_CAPMAX, P_EVENTS, P_NKINDS, P_SEED,
-                     P_LOOPS, P_TRACE, PAYLOAD_NONE)
+                             P_LOOPS, P_TRACE, PAYLOAD_NONE)
 from .layout import GLOBAL_ISSUED, GLOBAL_NEXT_INJECTION, PG_UNSEEN, ST_RECORDED
 
 

@@ -5,9 +5,9 @@ import numpy as np
 
 from numba import njit
 
-from ..model.rng import S_EVICT, S_FAULT_NS, S_PAGE, exponential, lognormal, u01
+from ..model.rng import S_EVICT, S_FAULT_NS, S_PAGE, exponential, fault_service_ps, u01
 from ..world.prepare import (F_MAJOR, F_MINOR, F_PMAJ_MISSING, F_PMAJOR, F_PMINOR, F_RECLAIM,
-                     F_RESIDENCY, F_SIGMA, FAULT_MAJOR, P_SEED, P_FMODEL, PAGE)
+                             F_RESIDENCY, F_SIGMA, FAULT_MAJOR, P_SEED, P_FMODEL, PAGE)
 from .layout import (COUNT_FAULTS_MINOR, COUNT_FAULTS_MAJOR, PG_UNSEEN, PG_IN, PG_MINOR,
                      PG_MAJOR, PG_INJECTED)
 from .scheduler import _draw
@@ -17,8 +17,7 @@ from .scheduler import _draw
 def _service(w, tk, major):
     """Service time (ps) of one fault: lognormal around the configured median."""
     median = w.f[F_MAJOR] if major else w.f[F_MINOR]
-    x = lognormal(_draw(w, tk, S_FAULT_NS), median, w.f[F_SIGMA])
-    return np.int64(x + 0.5)
+    return fault_service_ps(_draw(w, tk, S_FAULT_NS), median, w.f[F_SIGMA])
 
 
 @njit(cache=True, _nrt=False, inline="always")

@@ -8,7 +8,7 @@ from numba import njit
 from ..model import buffer as B
 from ..model.rng import S_EVICT, exponential, u01
 from ..world.prepare import (F_RESIDENCY, P_CAPMAX, P_NCPU, P_NKINDS, P_NTASK, P_PERIOD,
-                     P_READ_PSB, P_SEED, P_VERIFY, P_FMODEL)
+                             P_READ_PSB, P_SEED, P_VERIFY, P_FMODEL)
 from .layout import (COST_CONTEXT_SWITCH, THINK, RUN, DONE, GLOBAL_COMPLETED,
                      GLOBAL_HEAP_LEN, GLOBAL_TASKS_DONE, GLOBAL_NOW, GLOBAL_STEPS)
 from .queue import heap_push, heap_pop, heap_replace, _pending_before
