@@ -12,9 +12,15 @@ cache=True function is *decorated*, so :func:`setup` runs in
 the environment variable, which sweep workers and other child processes
 inherit, and which survives numba re-reading its environment.
 
-Inside the cache directory numba keeps one subdirectory per source directory
-(named after it plus a hash of its absolute path), so several checkouts or
-installs never share compiled code.
+The default directory has one subdirectory per fastring version
+(``~/.cache/fastring/numba/0.4.0``): an upgrade installed at the same path
+must not read the old version's index files, because numba unpickles an
+index (with the types of the cached signatures) before it compares the
+source stamps, and a type whose module moved (``fastring.world.World``
+became ``fastring.world.prepare.World`` in 0.4.0) made that unpickling fail
+with an AttributeError instead of a cache miss. Inside it numba keeps one
+subdirectory per source directory (named after it plus a hash of its
+absolute path), so several checkouts or installs never share compiled code.
 """
 from __future__ import annotations
 
@@ -31,14 +37,15 @@ DEFAULT_COMPILE_S = 30
 
 
 def user_cache_dir() -> Path:
-    """``<user cache dir>/fastring/numba`` for this platform."""
+    """``<user cache dir>/fastring/numba/<version>`` for this platform."""
+    from .version import __version__
     if sys.platform == "darwin":
         base = Path.home() / "Library" / "Caches"
     elif os.name == "nt":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "fastring" / "numba"
+    return base / "fastring" / "numba" / __version__
 
 
 def setup() -> Path:

@@ -292,6 +292,18 @@ def test_kernel_cache_is_warm_after_a_run(tmp_path):
     assert kernel_cache.expected_compile_s() == 12
 
 
+def test_default_kernel_cache_is_per_version(monkeypatch, tmp_path):
+    """An upgrade at the same install path must not read the old version's
+    index files (numba unpickles them before comparing source stamps; a type
+    whose module moved made that an AttributeError, not a cache miss)."""
+    import fastring
+    from fastring import kernel_cache
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(os, "name", "posix")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert kernel_cache.user_cache_dir() == tmp_path / "fastring" / "numba" / fastring.__version__
+
+
 # ------------------------------------------------------------ output formats
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
